@@ -1,0 +1,33 @@
+"""Reads for the gallery. Unpublished pictures are visible to their owner only."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from gallery.models import Image
+
+Viewer = AbstractBaseUser | AnonymousUser
+
+
+def _with_joins(images: QuerySet[Image]) -> QuerySet[Image]:
+    return images.select_related("owner", "model_version__model")
+
+
+def images_published(*, query: str = "") -> QuerySet[Image]:
+    images = Image.objects.filter(is_published=True)
+    if query:
+        images = images.filter(prompt__icontains=query)
+    return _with_joins(images).order_by("-published_at", "-pk")
+
+
+def images_visible_to(*, viewer: Viewer) -> QuerySet[Image]:
+    visible = Q(is_published=True)
+    if viewer.is_authenticated:
+        visible |= Q(owner_id=viewer.pk)
+    return _with_joins(Image.objects.filter(visible))
+
+
+def images_of_owner_for_viewer(*, owner: AbstractBaseUser, viewer: Viewer) -> QuerySet[Image]:
+    images = images_visible_to(viewer=viewer).filter(owner=owner)
+    return images.order_by("-created_at", "-pk")

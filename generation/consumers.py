@@ -1,0 +1,43 @@
+"""WebSocket consumer for one job: the owner watches it form live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from generation.realtime import job_group
+from generation.selectors import job_for_owner, job_state_message
+
+CLOSE_FORBIDDEN = 4403
+
+
+class JobConsumer(AsyncJsonWebsocketConsumer):
+    job_id: int
+    group: str | None = None
+
+    async def connect(self) -> None:
+        self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
+        job = await database_sync_to_async(job_for_owner)(
+            user=self.scope["user"], job_id=self.job_id
+        )
+        if job is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = job_group(self.job_id)
+        # Join before reading the state, so nothing published in between is lost.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await job.arefresh_from_db()
+        await self.send_json(await database_sync_to_async(job_state_message)(job=job))
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Clients only listen; commands (cancel) go through HTTP."""
+
+    async def job_message(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["message"])

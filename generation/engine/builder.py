@@ -1,0 +1,92 @@
+"""Build a small Stable Diffusion pipeline from configs (no download) and save it in diffusers format.
+
+Sizes follow ../ML_NOTES: a 4-block VAE (scale factor 8, like real SD), a small cross-attention
+UNet and a 5-layer CLIP text encoder over the real CLIP BPE vocabulary shipped in modelhub/assets.
+Randomly initialised: it proves the machinery end to end; it does not draw the prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import (
+    AutoencoderKL,
+    EulerAncestralDiscreteScheduler,
+    StableDiffusionPipeline,
+    UNet2DConditionModel,
+)
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+TOKENIZER_DIR = Path(__file__).resolve().parents[2] / "modelhub" / "assets" / "clip-tokenizer"
+TEXT_HIDDEN = 32
+
+
+def tokenizer_load() -> CLIPTokenizer:
+    # transformers 5 ignores vocab_file=/merges_file= kwargs; from_pretrained(dir) reads them.
+    return CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), local_files_only=True)
+
+
+def tiny_pipeline_build(*, seed: int = 0, sample_size: int = 128) -> StableDiffusionPipeline:
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=sample_size // 8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=TEXT_HIDDEN,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(32, 32, 64, 64),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=32,
+        sample_size=sample_size,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=49406,
+            eos_token_id=49407,
+            pad_token_id=49407,
+            hidden_size=TEXT_HIDDEN,
+            intermediate_size=37,
+            num_hidden_layers=5,
+            num_attention_heads=4,
+            vocab_size=49408,
+            max_position_embeddings=77,
+            projection_dim=TEXT_HIDDEN,
+        )
+    )
+    scheduler = EulerAncestralDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        steps_offset=1,
+        timestep_spacing="leading",
+    )
+    return StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer_load(),
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def tiny_pipeline_save(directory: Path, *, seed: int = 0, sample_size: int = 128) -> Path:
+    pipe = tiny_pipeline_build(seed=seed, sample_size=sample_size)
+    directory.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(str(directory), safe_serialization=True)
+    return directory

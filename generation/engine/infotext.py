@@ -1,0 +1,57 @@
+"""AUTOMATIC1111 "infotext": the recipe written into the PNG's "parameters" text chunk."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+
+@dataclass(frozen=True)
+class Recipe:
+    prompt: str
+    negative_prompt: str
+    steps: int
+    sampler: str
+    cfg_scale: float
+    seed: int
+    width: int
+    height: int
+    model_hash: str
+    model_name: str
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def infotext_build(recipe: Recipe) -> str:
+    lines = [recipe.prompt]
+    if recipe.negative_prompt:
+        lines.append(f"Negative prompt: {recipe.negative_prompt}")
+    fields = [
+        ("Steps", str(recipe.steps)),
+        ("Sampler", recipe.sampler),
+        ("CFG scale", _number(recipe.cfg_scale)),
+        ("Seed", str(recipe.seed)),
+        ("Size", f"{recipe.width}x{recipe.height}"),
+        ("Model hash", recipe.model_hash),
+        ("Model", recipe.model_name),
+    ]
+    lines.append(", ".join(f"{key}: {value}" for key, value in fields))
+    return "\n".join(lines)
+
+
+def png_with_infotext(image: Image.Image, infotext: str) -> bytes:
+    meta = PngInfo()
+    meta.add_text("parameters", infotext)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=meta)
+    return out.getvalue()
+
+
+def png_read_infotext(data: bytes) -> str:
+    with Image.open(io.BytesIO(data)) as image:
+        return str(image.info.get("parameters", ""))

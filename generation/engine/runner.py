@@ -1,0 +1,91 @@
+"""Run one text-to-image call on a loaded pipeline, reporting every step."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from diffusers import StableDiffusionPipeline
+from diffusers.utils import logging as diffusers_logging
+from PIL import Image
+from transformers.utils import logging as transformers_logging
+
+from generation.engine.samplers import scheduler_for
+
+StepCallback = Callable[[int, int], None]
+
+
+class Interrupted(Exception):  # noqa: N818 - the user interrupted; not an error
+    pass
+
+
+@dataclass(frozen=True)
+class TextToImage:
+    prompt: str
+    negative_prompt: str
+    steps: int
+    cfg_scale: float
+    width: int
+    height: int
+    sampler: str
+    seed: int
+
+
+def pipeline_load(path: Path, *, device: str = "cpu") -> StableDiffusionPipeline:
+    """Load a diffusers-format folder from local disk only; nothing is fetched, nothing unpickled."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    pipe = StableDiffusionPipeline.from_pretrained(
+        str(path), local_files_only=True, use_safetensors=True
+    )
+    pipe.set_progress_bar_config(disable=True)
+    # Each job builds its scheduler from the model's original schedule, whatever ran before.
+    pipe.base_scheduler_config = pipe.scheduler.config
+    return pipe.to(device)
+
+
+def text_to_image(
+    pipe: StableDiffusionPipeline,
+    request: TextToImage,
+    *,
+    on_step: StepCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[Image.Image]:
+    pipe.scheduler = scheduler_for(
+        request.sampler, getattr(pipe, "base_scheduler_config", pipe.scheduler.config)
+    )
+    generator = torch.Generator(device="cpu").manual_seed(request.seed)
+    stopped = False
+
+    def step_end(
+        pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]
+    ) -> dict[str, Any]:
+        nonlocal stopped
+        if on_step is not None:
+            on_step(step + 1, request.steps)
+        if should_stop is not None and should_stop():
+            stopped = True
+            pipeline._interrupt = True
+        return tensors
+
+    with torch.inference_mode():
+        result = pipe(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt or None,
+            num_inference_steps=request.steps,
+            guidance_scale=request.cfg_scale,
+            width=request.width,
+            height=request.height,
+            generator=generator,
+            callback_on_step_end=step_end,
+            callback_on_step_end_tensor_inputs=["latents"],
+            output_type="pil",
+        )
+    if stopped:
+        raise Interrupted
+    return list(result.images)

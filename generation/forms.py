@@ -1,0 +1,78 @@
+"""The generation form: field-level validation; the service re-checks model-specific limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from generation.models import Sampler
+from modelhub.models import ModelVersion
+from modelhub.selectors import versions_generatable
+
+SIZE_CHOICES = [(n, f"{n}") for n in (64, 128, 192, 256, 384, 512, 768, 1024)]
+
+
+class VersionChoiceField(forms.ModelChoiceField[ModelVersion]):
+    def label_from_instance(self, obj: ModelVersion) -> str:
+        return str(obj)
+
+
+class GenerateForm(forms.Form):
+    model_version = VersionChoiceField(
+        label=_("Model"), queryset=ModelVersion.objects.none(), empty_label=None
+    )
+    prompt = forms.CharField(
+        label=_("Prompt"),
+        max_length=2000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": _("a red circle on a blue background")}
+        ),
+    )
+    negative_prompt = forms.CharField(
+        label=_("Negative prompt"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    sampler = forms.ChoiceField(label=_("Sampler"), choices=Sampler.choices, initial="Euler a")
+    steps = forms.IntegerField(
+        label=_("Steps"),
+        min_value=1,
+        max_value=100,
+        initial=20,
+        widget=forms.NumberInput(attrs={"type": "range", "data-show-value": "1"}),
+    )
+    cfg_scale = forms.FloatField(
+        label=_("CFG scale"),
+        min_value=1,
+        max_value=30,
+        initial=7,
+        widget=forms.NumberInput(attrs={"type": "range", "step": "0.5", "data-show-value": "1"}),
+    )
+    width = forms.TypedChoiceField(label=_("Width"), choices=SIZE_CHOICES, coerce=int)
+    height = forms.TypedChoiceField(label=_("Height"), choices=SIZE_CHOICES, coerce=int)
+    seed = forms.IntegerField(
+        label=_("Seed"),
+        min_value=-1,
+        max_value=2**32 - 1,
+        initial=-1,
+        help_text=_("-1 picks a random seed."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        versions = versions_generatable()
+        self.fields["model_version"].queryset = versions  # type: ignore[attr-defined]
+        default = versions.first()
+        if default is not None:
+            self.fields["model_version"].initial = default.pk
+            self.fields["width"].initial = default.default_width
+            self.fields["height"].initial = default.default_height
+
+    def remembered(self) -> dict[str, Any]:
+        """What the page pre-fills next time (the member's last settings)."""
+        data = dict(self.cleaned_data)
+        data["model_version"] = data["model_version"].pk
+        return data

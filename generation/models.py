@@ -1,0 +1,80 @@
+"""Generation jobs: the database is the job store; Celery messages only wake workers."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Sampler(models.TextChoices):
+    EULER = "Euler", "Euler"
+    EULER_A = "Euler a", "Euler a"
+    DPMPP_2M = "DPM++ 2M", "DPM++ 2M"
+    DPMPP_2M_KARRAS = "DPM++ 2M Karras", "DPM++ 2M Karras"
+    DDIM = "DDIM", "DDIM"
+    UNIPC = "UniPC", "UniPC"
+
+
+class GenerationJob(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        BLOCKED = "blocked", _("Blocked")
+
+    FINISHED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.BLOCKED)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="generation_jobs",
+        verbose_name=_("user"),
+    )
+    model_version = models.ForeignKey(
+        "modelhub.ModelVersion",
+        on_delete=models.PROTECT,
+        related_name="jobs",
+        verbose_name=_("model version"),
+    )
+    prompt = models.TextField(_("prompt"), max_length=2000)
+    negative_prompt = models.TextField(_("negative prompt"), max_length=2000, blank=True)
+    seed = models.BigIntegerField(_("seed"), default=-1)
+    seed_used = models.BigIntegerField(_("seed used"), null=True, blank=True)
+    steps = models.PositiveSmallIntegerField(_("steps"), default=20)
+    cfg_scale = models.FloatField(_("CFG scale"), default=7.0)
+    width = models.PositiveIntegerField(_("width"), default=512)
+    height = models.PositiveIntegerField(_("height"), default=512)
+    sampler = models.CharField(
+        _("sampler"), max_length=30, choices=Sampler.choices, default=Sampler.EULER_A
+    )
+
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.QUEUED, db_index=True
+    )
+    progress_step = models.PositiveSmallIntegerField(_("step reached"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "created_at"], name="job_state_created")]
+        verbose_name = _("generation job")
+        verbose_name_plural = _("generation jobs")
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("generation:job", kwargs={"pk": self.pk})
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES

@@ -1,0 +1,63 @@
+"""Generation pages and the JSON status URL."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import User
+from generation import services
+from generation.forms import GenerateForm
+from generation.models import GenerationJob
+from generation.selectors import job_for_owner, job_status, jobs_of_user
+
+SESSION_LAST_SETTINGS = "generation_last_settings"
+
+
+def _own_job(request: HttpRequest, pk: int) -> GenerationJob:
+    job = job_for_owner(user=request.user, job_id=pk)
+    if job is None:
+        raise Http404
+    return job
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def generate(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    form = GenerateForm(request.POST or None, initial=request.session.get(SESSION_LAST_SETTINGS))
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.job_submit(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+        else:
+            request.session[SESSION_LAST_SETTINGS] = form.remembered()
+            return redirect(job.get_absolute_url())
+    status = 400 if request.method == "POST" else 200
+    recent = jobs_of_user(user=request.user)[:8]
+    return render(request, "generation/generate.html", {"form": form, "recent": recent}, status=status)
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_job(request, pk)
+    return render(request, "generation/job.html", {"job": job, "status": job_status(job=job)})
+
+
+@never_cache
+def job_status_json(request: HttpRequest, pk: int) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Authentication required."}, status=401)
+    job = job_for_owner(user=request.user, job_id=pk)
+    if job is None:
+        return JsonResponse({"detail": "No such job."}, status=404)
+    return JsonResponse(job_status(job=job))

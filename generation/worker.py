@@ -1,0 +1,24 @@
+"""Per-worker-process state: the model cache shared by every job this process runs."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+from generation.engine.cache import ModelCache
+from generation.engine.runner import pipeline_load
+from modelhub.models import ModelFile
+
+
+@lru_cache(maxsize=1)
+def model_cache() -> ModelCache:
+    return ModelCache(budget_bytes=settings.MODEL_CACHE_RAM_BYTES)
+
+
+def model_cache_acquire(model_file: ModelFile) -> Any:
+    return model_cache().acquire(
+        model_file.sha256,
+        lambda: pipeline_load(model_file.local_path, device=settings.GENERATION_DEVICE),
+    )

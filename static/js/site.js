@@ -1,0 +1,16 @@
+// Progressive enhancements shared by every page. Pages work without it.
+(function () {
+  "use strict";
+  // Show the value of range sliders next to their label.
+  document.querySelectorAll('input[type="range"]').forEach(function (input) {
+    var out = document.querySelector('output[for="' + input.id + '"]');
+    if (!out) return;
+    var show = function () { out.textContent = input.value; };
+    out.hidden = false;
+    show();
+    input.addEventListener("input", show);
+  });
+  // The language selector switches as soon as a language is picked.
+  var lang = document.getElementById("language-select");
+  if (lang) lang.addEventListener("change", function () { lang.form.submit(); });
+})();

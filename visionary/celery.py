@@ -1,0 +1,14 @@
+"""The Celery app. ``celery -A visionary worker -Q generation,default`` runs a separate worker."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionary.settings.embedded")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+app = Celery("visionary")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,60 @@
+"""One structured log line per request: method, route, status, duration and user."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.decorators import sync_and_async_middleware
+
+logger = logging.getLogger("visionary.request")
+_QUIET_PREFIXES = ("/static/", "/healthz")
+
+
+def _log(request: HttpRequest, response: HttpResponseBase, started: float) -> None:
+    if request.path.startswith(_QUIET_PREFIXES):
+        return
+    match = getattr(request, "resolver_match", None)
+    user = getattr(request, "user", None)
+    logger.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "route": match.route if match else None,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "user_id": user.pk if user is not None and user.is_authenticated else None,
+        },
+    )
+
+
+@sync_and_async_middleware
+def RequestLogMiddleware(get_response: Callable[[HttpRequest], Any]) -> Any:  # noqa: N802
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponseBase:
+            started = time.perf_counter()
+            response = await get_response(request)
+            _log(request, response, started)
+            return response
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        response: HttpResponseBase = get_response(request)
+        _log(request, response, started)
+        return response
+
+    return middleware
+
+
+__all__ = ["RequestLogMiddleware"]

@@ -1,0 +1,1 @@
+"""Settings package: ``embedded`` (default, one process), ``production`` (env-driven) and ``test``."""

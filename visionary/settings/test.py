@@ -1,0 +1,41 @@
+"""Test settings: embedded defaults unless DATABASE_URL / REDIS_URL point at real services."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL
+
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Each test run writes its files to a throwaway directory.
+DATA_DIR = Path(tempfile.mkdtemp(prefix="visionary-test-"))
+MEDIA_ROOT = DATA_DIR / "media"
+MODELS_DIR = DATA_DIR / "models"
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": "/media/"},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+if REDIS_URL:
+    # Our own key prefix per run, so parallel runs on a shared Redis never see each other's keys.
+    _prefix = f"visionary-test-{os.getpid()}"
+    CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": _prefix}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{_prefix}:ch"},
+        }
+    }
+
+CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
+VISIONARY_EMBEDDED_WORKER = False

@@ -1,0 +1,29 @@
+"""Top-level URL map. Page URLs are public contracts (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from accounts import views as account_views
+from gallery import views as gallery_views
+from visionary import health
+
+admin.site.site_header = _("Visionary Art moderation")
+admin.site.site_title = _("Visionary Art admin")
+
+urlpatterns = [
+    path("", gallery_views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("media/avatars/<str:name>", account_views.avatar_file, name="avatar"),
+    path("u/<str:username>/", account_views.profile_detail, name="profile"),
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
+    path("gallery/", include("gallery.urls")),
+    path("models/", include("modelhub.urls")),
+    path("generate/", include("generation.urls")),
+    path("feed/", include("social.urls")),
+]
