@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Q
 from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _account_for(identifier: str) -> User | None:
+    return (
+        get_user_model()
+        ._default_manager.filter(Q(username=identifier) | Q(email__iexact=identifier))
+        .order_by("pk")
+        .first()
+    )
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """AXES_USERNAME_CALLABLE: count failures per account, however the name or e-mail is typed.
+
+    Without it, axes keys on the raw input, so "a@x.com", "A@X.COM" and the username each got
+    their own failure budget and the e-mail login bypassed the lockout.
+    """
+    data = credentials if credentials is not None else getattr(request, "POST", {})
+    identifier = str(data.get("username") or "").strip()
+    user = _account_for(identifier) if identifier else None
+    return user.get_username() if user is not None else identifier.lower()
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -21,15 +45,10 @@ class UsernameOrEmailBackend(ModelBackend):
     ) -> AbstractBaseUser | None:
         if not username or password is None:
             return None
-        user_model = get_user_model()
-        user = (
-            user_model._default_manager.filter(Q(username=username) | Q(email__iexact=username))
-            .order_by("pk")
-            .first()
-        )
+        user = _account_for(username)
         if user is None:
             # Spend the same time as a real check so response times do not reveal accounts.
-            user_model().set_password(password)
+            get_user_model()().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

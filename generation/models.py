@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -42,10 +43,16 @@ class GenerationJob(models.Model):
     )
     prompt = models.TextField(_("prompt"), max_length=2000)
     negative_prompt = models.TextField(_("negative prompt"), max_length=2000, blank=True)
-    seed = models.BigIntegerField(_("seed"), default=-1)
+    seed = models.BigIntegerField(
+        _("seed"), default=-1, validators=[MinValueValidator(-1), MaxValueValidator(2**32 - 1)]
+    )
     seed_used = models.BigIntegerField(_("seed used"), null=True, blank=True)
-    steps = models.PositiveSmallIntegerField(_("steps"), default=20)
-    cfg_scale = models.FloatField(_("CFG scale"), default=7.0)
+    steps = models.PositiveSmallIntegerField(
+        _("steps"), default=20, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    cfg_scale = models.FloatField(
+        _("CFG scale"), default=7.0, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
     width = models.PositiveIntegerField(_("width"), default=512)
     height = models.PositiveIntegerField(_("height"), default=512)
     sampler = models.CharField(

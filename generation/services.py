@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -72,7 +73,10 @@ def job_submit(
         height=height,
         sampler=sampler,
     )
-    job.full_clean()
+    try:
+        job.full_clean(exclude=["user", "model_version"])
+    except ValidationError as exc:
+        raise GenerationRejected(exc.message_dict) from exc
     job.save()
     if enqueue:
         transaction.on_commit(lambda: _enqueue(job.pk))
@@ -100,16 +104,20 @@ def _job_claim(*, job_id: int, worker: str) -> GenerationJob | None:
 
 
 class _ProgressReporter:
-    """Publishes step, total and ETA, at most once per interval (the last step always)."""
+    """Publishes step, total and ETA at most once per interval (first and last steps always)."""
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
         self.started = time.monotonic()
-        self.last_sent = 0.0
+        self.last_sent: float | None = None
 
     def __call__(self, step: int, total: int) -> None:
         now = time.monotonic()
-        if step < total and now - self.last_sent < settings.GENERATION_PROGRESS_MIN_INTERVAL:
+        throttled = (
+            self.last_sent is not None
+            and now - self.last_sent < settings.GENERATION_PROGRESS_MIN_INTERVAL
+        )
+        if throttled and step < total:
             return
         self.last_sent = now
         elapsed = now - self.started

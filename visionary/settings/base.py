@@ -130,7 +130,7 @@ else:
 
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",
-    REDIS_URL or "memory://",
+    REDIS_URL or "memory://localhost/",
     schemes=("memory", "redis", "rediss", "amqp", "amqps", "pyamqp"),
 )
 # The in-memory broker only reaches a worker in the same process, so it implies the embedded worker.
@@ -200,6 +200,7 @@ AXES_CACHE = "default"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -49,7 +49,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
-    raw = os.environ.get(name, default)
+    raw = os.environ.get(name) or default
     if raw and urlparse(raw).scheme not in schemes:
         raise ImproperlyConfigured(f"{name} must use one of {', '.join(schemes)}; got {raw!r}")
     return raw

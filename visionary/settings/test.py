@@ -36,6 +36,6 @@ if REDIS_URL:
         }
     }
 
-CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_URL = "memory://localhost/"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 VISIONARY_EMBEDDED_WORKER = False

@@ -1,0 +1,72 @@
+"""Shared fixtures: members, the built-in tiny model (built once per run), a clean cache."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+
+from accounts.models import User
+from generation.engine.builder import tiny_pipeline_save
+from generation.worker import model_cache
+from modelhub.models import ModelVersion
+from modelhub.services import model_register_diffusers
+from tests.accounts.factories import UserFactory
+
+TINY_SIZE = 64
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny pipeline saved once per test run under settings.MODELS_DIR."""
+    source = tmp_path_factory.mktemp("tiny") / "pipeline"
+    tiny_pipeline_save(source, seed=0, sample_size=TINY_SIZE)
+    target = Path(settings.MODELS_DIR) / "test" / "tiny"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+    return target
+
+
+@pytest.fixture
+def tiny_version(db: None, tiny_model_dir: Path) -> ModelVersion:
+    return model_register_diffusers(
+        name="Test Tiny",
+        version_name="v1",
+        directory=tiny_model_dir,
+        base_model=ModelVersion.BaseModel.TINY,
+        is_builtin=True,
+        is_default=True,
+        default_size=TINY_SIZE,
+        max_size=256,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_model_cache() -> Iterator[None]:
+    yield
+    model_cache().clear()
+
+
+@pytest.fixture
+def member(db: None) -> User:
+    user: User = UserFactory()
+    return user
+
+
+@pytest.fixture
+def member_client(client: Client, member: User) -> Client:
+    client.force_login(member)
+    return client

@@ -1,0 +1,191 @@
+"""Submitting and executing generation jobs through the services."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.files.storage import default_storage
+from django.test import override_settings
+
+from generation.engine.infotext import png_read_infotext
+from generation.errors import GenerationRejected
+from generation.models import GenerationJob
+from generation.realtime import job_group
+from generation.services import job_execute, job_submit
+from tests.generation.factories import GenerationJobFactory
+from visionary.celery import app as celery_app
+
+pytestmark = pytest.mark.django_db
+
+
+def _submit(member, version, **overrides):
+    params = {"prompt": "a red circle on a blue background", "seed": 7, "steps": 4}
+    params.update(overrides)
+    return job_submit(user=member, model_version=version, **params)
+
+
+def _drain_generation_queue() -> list[dict]:
+    """Messages waiting for a worker on the (in-memory) broker."""
+    received = []
+    with celery_app.connection_for_read() as conn:
+        queue = conn.SimpleQueue("generation")
+        while True:
+            try:
+                message = queue.get(block=True, timeout=0.2)
+            except queue.Empty:
+                break
+            received.append({"task": message.headers["task"], "args": message.payload[0]})
+            message.ack()
+        queue.close()
+    return received
+
+
+def test_submit_queues_job_and_wakes_a_worker_after_commit(
+    member, tiny_version, django_capture_on_commit_callbacks
+):
+    _drain_generation_queue()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        job = _submit(member, tiny_version)
+        assert _drain_generation_queue() == []  # nothing is sent before the commit
+    assert len(callbacks) == 1
+    assert job.state == GenerationJob.State.QUEUED
+    assert _drain_generation_queue() == [{"task": "generation.tasks.job_run", "args": [job.pk]}]
+
+
+def test_submit_uses_the_model_default_size(member, tiny_version):
+    job = _submit(member, tiny_version)
+    assert (job.width, job.height) == (64, 64)
+
+
+@pytest.mark.parametrize("width", [65, 32, 1024])
+def test_submit_rejects_sizes_outside_the_model_limits(member, tiny_version, width):
+    with pytest.raises(GenerationRejected) as excinfo:
+        _submit(member, tiny_version, width=width)
+    assert "width" in excinfo.value.error_dict
+    assert not GenerationJob.objects.exists()
+
+
+def test_submit_rejects_out_of_range_steps(member, tiny_version):
+    with pytest.raises(GenerationRejected) as excinfo:
+        _submit(member, tiny_version, steps=0)
+    assert "steps" in excinfo.value.error_dict
+    assert not GenerationJob.objects.exists()
+
+
+@override_settings(GENERATION_MAX_QUEUED_PER_USER=2)
+def test_submit_refuses_beyond_the_per_user_queue_limit(member, tiny_version):
+    _submit(member, tiny_version)
+    _submit(member, tiny_version)
+    with pytest.raises(GenerationRejected, match="waiting"):
+        _submit(member, tiny_version)
+    assert GenerationJob.objects.filter(user=member).count() == 2
+
+
+def test_execute_produces_a_png_with_infotext(member, tiny_version):
+    job = _submit(member, tiny_version, negative_prompt="blurry")
+    job_execute(job_id=job.pk, worker="test@host")
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.SUCCEEDED
+    assert job.worker == "test@host"
+    assert job.started_at and job.finished_at
+    image = job.images.get()
+    assert image.owner == member and not image.is_published
+    with default_storage.open(image.file.name) as fh:
+        infotext = png_read_infotext(fh.read())
+    autov2 = tiny_version.files.get().autov2
+    assert infotext == (
+        "a red circle on a blue background\nNegative prompt: blurry\n"
+        f"Steps: 4, Sampler: Euler a, CFG scale: 7, Seed: 7, Size: 64x64, "
+        f"Model hash: {autov2}, Model: Test Tiny"
+    )
+    assert image.infotext == infotext
+
+
+def test_execute_records_the_random_seed_it_used(member, tiny_version):
+    job = _submit(member, tiny_version, seed=-1)
+    job_execute(job_id=job.pk, worker="w")
+    job.refresh_from_db()
+    assert job.seed == -1
+    assert job.seed_used is not None and job.seed_used >= 0
+    assert f"Seed: {job.seed_used}," in job.images.get().infotext
+
+
+def test_same_parameters_and_seed_give_the_same_image(member, tiny_version):
+    first = _submit(member, tiny_version, seed=99)
+    second = _submit(member, tiny_version, seed=99)
+    for job in (first, second):
+        job_execute(job_id=job.pk, worker="w")
+    a, b = (j.images.get() for j in (first, second))
+    with default_storage.open(a.file.name) as fa, default_storage.open(b.file.name) as fb:
+        assert fa.read() == fb.read()
+
+
+def test_a_job_runs_at_most_once(member, tiny_version):
+    job = _submit(member, tiny_version)
+    job_execute(job_id=job.pk, worker="first")
+    assert job_execute(job_id=job.pk, worker="second") is None  # a duplicate wake-up message
+    job.refresh_from_db()
+    assert job.worker == "first" and job.images.count() == 1 and job.attempts == 1
+
+
+def test_failure_ends_failed_with_a_reason(member, db):
+    job = GenerationJobFactory(user=member)  # its model file does not exist on disk
+    job_execute(job_id=job.pk, worker="w")
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.FAILED
+    assert job.error
+    assert "Traceback" not in job.error
+    assert job.finished_at is not None
+
+
+def _listen(job_id: int) -> tuple[object, str]:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(job_group(job_id), channel)
+    return layer, channel
+
+
+def _received_until_done(layer, channel) -> list[dict]:
+    async def receive() -> dict:
+        return (await asyncio.wait_for(layer.receive(channel), timeout=10))["message"]
+
+    messages = []
+    while not messages or messages[-1]["type"] not in {"done", "error"}:
+        messages.append(async_to_sync(receive)())
+    return messages
+
+
+def test_progress_and_done_are_pushed_to_the_job_group(
+    member, tiny_version, django_capture_on_commit_callbacks
+):
+    job = _submit(member, tiny_version, steps=5)
+    layer, channel = _listen(job.pk)
+    with (
+        override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job_execute(job_id=job.pk, worker="w")
+    messages = _received_until_done(layer, channel)
+    assert messages[0] == {"type": "status", "state": "running"}
+    progress = [m for m in messages if m["type"] == "progress"]
+    assert [m["step"] for m in progress] == [1, 2, 3, 4, 5]
+    assert all(m["total"] == 5 for m in progress)
+    assert progress[-1]["eta_s"] == 0
+    assert messages[-1] == {"type": "done", "images": [job.images.get().get_file_url()]}
+
+
+def test_progress_is_throttled_but_the_last_step_always_sent(
+    member, tiny_version, django_capture_on_commit_callbacks
+):
+    job = _submit(member, tiny_version, steps=8)
+    layer, channel = _listen(job.pk)
+    with (
+        override_settings(GENERATION_PROGRESS_MIN_INTERVAL=3600),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job_execute(job_id=job.pk, worker="w")
+    messages = _received_until_done(layer, channel)
+    assert [m["step"] for m in messages if m["type"] == "progress"] == [1, 8]
