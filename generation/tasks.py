@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import shared_task
 
 from generation import services
+from generation.worker import worker_identity
 
 
-@shared_task(bind=True, acks_late=True, name="generation.tasks.job_run")
-def job_run(self: Any, job_id: int) -> None:
-    services.job_execute(job_id=job_id, worker=self.request.hostname or "worker")
+@shared_task(acks_late=True, name="generation.tasks.job_run")
+def job_run(job_id: int) -> None:
+    services.job_execute(job_id=job_id, worker=worker_identity())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from functools import lru_cache
 from typing import Any
 
@@ -22,3 +24,8 @@ def model_cache_acquire(model_file: ModelFile) -> Any:
         model_file.sha256,
         lambda: pipeline_load(model_file.local_path, device=settings.GENERATION_DEVICE),
     )
+
+
+def worker_identity() -> str:
+    """Which process runs a job: host and pid, so operators can find it."""
+    return f"{socket.gethostname()}:{os.getpid()}"

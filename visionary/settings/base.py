@@ -105,6 +105,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, channel layer, Celery ----------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "visionary")
+# redis-py 8 gives every socket a 5 s read timeout by default, which races channels-redis'
+# 5 s blocking pops (BZPOPMIN) and fails idle consumers; allow longer than one pop.
+REDIS_CHANNEL_HOST = {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -117,7 +120,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:ch"},
+            "CONFIG": {"hosts": [REDIS_CHANNEL_HOST], "prefix": f"{CACHE_KEY_PREFIX}:ch"},
         }
     }
 else:

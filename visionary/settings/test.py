@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL
+from .base import CACHES, REDIS_CHANNEL_HOST, REDIS_URL
 
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 DEBUG = False
@@ -32,7 +32,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{_prefix}:ch"},
+            "CONFIG": {"hosts": [REDIS_CHANNEL_HOST], "prefix": f"{_prefix}:ch"},
         }
     }
 

@@ -1,0 +1,130 @@
+"""The generation pages and the JSON status URL."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from generation.models import GenerationJob
+from generation.services import job_execute
+from tests.accounts.factories import UserFactory
+from tests.generation.factories import GenerationJobFactory
+
+pytestmark = pytest.mark.django_db
+
+GENERATE = "/generate/"
+
+
+def _form(version, **overrides):
+    data = {
+        "model_version": version.pk,
+        "prompt": "a red circle on a blue background",
+        "negative_prompt": "",
+        "sampler": "Euler a",
+        "steps": 4,
+        "cfg_scale": 7,
+        "width": 64,
+        "height": 64,
+        "seed": 5,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_generate_page_requires_sign_in(client):
+    response = client.get(GENERATE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_generate_page_lists_generatable_models(member_client, tiny_version):
+    response = member_client.get(GENERATE)
+    assert response.status_code == 200
+    assert "Test Tiny v1" in response.content.decode()
+
+
+def test_generate_page_without_models_explains_what_to_do(member_client):
+    response = member_client.get(GENERATE)
+    assert "manage.py bootstrap" in response.content.decode()
+
+
+def test_submit_queues_and_redirects_to_the_job(member_client, member, tiny_version):
+    response = member_client.post(GENERATE, _form(tiny_version))
+    job = GenerationJob.objects.get(user=member)
+    assert response.status_code == 302
+    assert response["Location"] == job.get_absolute_url()
+    assert (job.state, job.seed, job.steps) == ("queued", 5, 4)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("steps", 0), ("steps", 101), ("cfg_scale", 31), ("width", 65), ("seed", -2), ("prompt", "")],
+)
+def test_bad_parameters_give_field_errors_and_queue_nothing(
+    member_client, tiny_version, field, value
+):
+    response = member_client.post(GENERATE, _form(tiny_version, **{field: value}))
+    assert response.status_code == 400
+    assert response.context["form"].errors[field]
+    assert not GenerationJob.objects.exists()
+
+
+def test_size_beyond_the_model_limit_is_a_field_error(member_client, tiny_version):
+    response = member_client.post(GENERATE, _form(tiny_version, width=512))
+    assert response.status_code == 400
+    assert "256" in response.context["form"].errors["width"][0]
+    assert not GenerationJob.objects.exists()
+
+
+def test_form_remembers_the_last_settings(member_client, tiny_version):
+    member_client.post(GENERATE, _form(tiny_version, prompt="a green star", steps=9))
+    form = member_client.get(GENERATE).context["form"]
+    assert form.initial["prompt"] == "a green star"
+    assert form.initial["steps"] == 9
+
+
+def test_job_page_shows_the_finished_picture(member_client, member, tiny_version):
+    member_client.post(GENERATE, _form(tiny_version))
+    job = GenerationJob.objects.get(user=member)
+    job_execute(job_id=job.pk, worker="w")
+    html = member_client.get(job.get_absolute_url()).content.decode()
+    assert 'value="100"' in html
+    assert job.images.get().get_file_url() in html
+
+
+def test_job_page_of_someone_else_is_not_found(member_client):
+    job = GenerationJobFactory(user=UserFactory())
+    assert member_client.get(job.get_absolute_url()).status_code == 404
+
+
+def test_status_json_requires_sign_in(client):
+    job = GenerationJobFactory()
+    response = client.get(reverse("generation:job_status", args=[job.pk]))
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication required."}
+
+
+def test_status_json_hides_other_members_jobs(member_client):
+    job = GenerationJobFactory(user=UserFactory())
+    response = member_client.get(reverse("generation:job_status", args=[job.pk]))
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_status_json_describes_a_queued_job(member_client, member):
+    job = GenerationJobFactory(user=member)
+    body = member_client.get(reverse("generation:job_status", args=[job.pk])).json()
+    assert body["state"] == "queued"
+    assert body["queue_position"] == 1
+    assert body["progress"] == {"step": 0, "total": 4, "eta_s": None}
+    assert body["images"] == []
+
+
+def test_status_json_lists_images_when_done(member_client, member, tiny_version):
+    member_client.post(GENERATE, _form(tiny_version))
+    job = GenerationJob.objects.get(user=member)
+    job_execute(job_id=job.pk, worker="w")
+    body = member_client.get(reverse("generation:job_status", args=[job.pk])).json()
+    assert body["state"] == "succeeded"
+    assert body["images"] == [job.images.get().get_file_url()]
+    assert body["seed"] == 5

@@ -1,0 +1,91 @@
+"""Production mode: a separate `celery -A visionary worker` process runs the job from Redis and
+pushes progress through the Redis channel layer. Runs in the MariaDB + Redis suite."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+
+from generation.models import GenerationJob
+from generation.realtime import job_group
+from generation.services import job_submit
+from generation.tasks import job_run
+from visionary.celery import app as celery_app
+
+pytestmark = [pytest.mark.worker_process, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"mysql://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 3306}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_queue(transactional_db) -> Iterator[str]:
+    if not settings.REDIS_URL or connection.vendor != "mysql":
+        pytest.skip("production mode only: set DATABASE_URL=mysql://... and REDIS_URL")
+    queue = f"test-generation-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "visionary.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "localhost",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.REDIS_URL,
+        "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+        "VISIONARY_DATA_DIR": str(settings.DATA_DIR),
+        "HF_HUB_OFFLINE": "1",
+        "LOG_FORMAT": "text",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "visionary", "worker", "-Q", queue, "-P", "solo",
+         "-c", "1", "--without-heartbeat", "--without-mingle", "--without-gossip",
+         "-n", f"{queue}@%h", "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=env,
+    )
+    yield queue
+    worker.terminate()
+    try:
+        worker.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def test_separate_worker_runs_the_job_and_streams_progress(worker_queue, member, tiny_version):
+    job = job_submit(
+        user=member, model_version=tiny_version, prompt="a red circle", steps=4, enqueue=False
+    )
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(job_group(job.pk), channel)
+    with celery_app.connection_for_write(url=settings.REDIS_URL) as conn:
+        job_run.apply_async(args=[job.pk], queue=worker_queue, connection=conn)
+
+    async def receive() -> dict:
+        return (await asyncio.wait_for(layer.receive(channel), timeout=120))["message"]
+
+    messages: list[dict] = []
+    while not messages or messages[-1]["type"] not in {"done", "error"}:
+        messages.append(async_to_sync(receive)())
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.SUCCEEDED, job.error
+    assert [m["step"] for m in messages if m["type"] == "progress"][-1] == 4
+    assert messages[-1] == {"type": "done", "images": [job.images.get().get_file_url()]}
+    assert job.worker and not job.worker.endswith(f":{os.getpid()}")  # another process
