@@ -40,7 +40,7 @@ test: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy .
+	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=visionary.settings.test $(PY) manage.py makemigrations --check --dry-run
 	msgfmt --check -o /dev/null locale/zh_Hans/LC_MESSAGES/django.po
 

@@ -29,5 +29,5 @@ def images_visible_to(*, viewer: Viewer) -> QuerySet[Image]:
 
 
 def images_of_owner_for_viewer(*, owner: AbstractBaseUser, viewer: Viewer) -> QuerySet[Image]:
-    images = images_visible_to(viewer=viewer).filter(owner=owner)
+    images = images_visible_to(viewer=viewer).filter(owner_id=owner.pk)
     return images.order_by("-created_at", "-pk")

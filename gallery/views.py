@@ -42,7 +42,7 @@ def image_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     image = get_object_or_404(images_visible_to(viewer=request.user), pk=pk)
     if isinstance(default_storage, FileSystemStorage):
         response: HttpResponseBase = FileResponse(
-            default_storage.open(image.file.name), content_type="image/png"
+            default_storage.open(image.file.name or ""), content_type="image/png"
         )
     else:
         # Object storage: a short-lived presigned URL, so bytes never pass through the web process.

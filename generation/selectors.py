@@ -12,6 +12,8 @@ from generation.realtime import job_latest_message
 
 
 def jobs_of_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[GenerationJob]:
+    if not user.is_authenticated:
+        return GenerationJob.objects.none()
     return GenerationJob.objects.filter(user_id=user.pk).select_related("model_version__model")
 
 

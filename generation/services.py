@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -87,7 +86,7 @@ def job_submit(
 def _enqueue(job_id: int) -> None:
     from generation.tasks import job_run
 
-    job_run.apply_async(args=[job_id], queue=settings.GENERATION_QUEUE)
+    job_run.apply_async(args=(job_id,), queue=settings.GENERATION_QUEUE)
 
 
 def _job_claim(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -227,5 +226,3 @@ def _job_fail(*, job: GenerationJob, message: str) -> GenerationJob:
     job.save(update_fields=["state", "error", "finished_at"])
     transaction.on_commit(lambda: job_publish(job.pk, {"type": "error", "message": message}))
     return job
-
-

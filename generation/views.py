@@ -44,7 +44,9 @@ def generate(request: HttpRequest) -> HttpResponse:
             return redirect(job.get_absolute_url())
     status = 400 if request.method == "POST" else 200
     recent = jobs_of_user(user=request.user)[:8]
-    return render(request, "generation/generate.html", {"form": form, "recent": recent}, status=status)
+    return render(
+        request, "generation/generate.html", {"form": form, "recent": recent}, status=status
+    )
 
 
 @login_required

@@ -37,7 +37,7 @@ def _log(request: HttpRequest, response: HttpResponseBase, started: float) -> No
 
 
 @sync_and_async_middleware
-def RequestLogMiddleware(get_response: Callable[[HttpRequest], Any]) -> Any:  # noqa: N802
+def RequestLogMiddleware(get_response: Callable[[HttpRequest], Any]) -> Any:
     if iscoroutinefunction(get_response):
 
         async def async_middleware(request: HttpRequest) -> HttpResponseBase:

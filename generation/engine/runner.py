@@ -19,7 +19,7 @@ from generation.engine.samplers import scheduler_for
 StepCallback = Callable[[int, int], None]
 
 
-class Interrupted(Exception):  # noqa: N818 - the user interrupted; not an error
+class Interrupted(Exception):
     pass
 
 

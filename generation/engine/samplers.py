@@ -36,4 +36,5 @@ def scheduler_for(sampler: str, base_config: Any) -> SchedulerMixin:
         cls, overrides = SAMPLERS[sampler]
     except KeyError as exc:
         raise UnknownSampler(sampler) from exc
-    return cls.from_config(base_config, **overrides)  # type: ignore[no-any-return]
+    scheduler: SchedulerMixin = cls.from_config(base_config, **overrides)
+    return scheduler

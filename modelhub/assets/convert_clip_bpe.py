@@ -33,7 +33,8 @@ def bytes_to_unicode() -> dict[int, str]:
 
 
 def convert(bpe_path: Path, out_dir: Path = OUT_DIR) -> int:
-    lines = gzip.open(bpe_path).read().decode("utf-8").split("\n")
+    with gzip.open(bpe_path) as fh:
+        lines = fh.read().decode("utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1]]
     vocab = list(bytes_to_unicode().values())
     vocab = vocab + [v + "</w>" for v in vocab]
@@ -50,4 +51,4 @@ def convert(bpe_path: Path, out_dir: Path = OUT_DIR) -> int:
 
 
 if __name__ == "__main__":
-    print(convert(Path(sys.argv[1])))  # noqa: T201
+    print(convert(Path(sys.argv[1])))

@@ -107,6 +107,7 @@ REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "visionary")
 # redis-py 8 gives every socket a 5 s read timeout by default, which races channels-redis'
 # 5 s blocking pops (BZPOPMIN) and fails idle consumers; allow longer than one pop.
+SILENCED_SYSTEM_CHECKS: list[str] = []
 REDIS_CHANNEL_HOST = {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}
 if REDIS_URL:
     CACHES = {
@@ -126,7 +127,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # One process holds every counter in the embedded mode, so a local-memory cache is shared.
-    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+    SILENCED_SYSTEM_CHECKS.append("axes.W001")
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "visionary.channel_layers.ThreadSafeInMemoryChannelLayer"}
     }
@@ -241,7 +242,9 @@ MODEL_CACHE_GPU_BYTES = env_int("MODEL_CACHE_GPU_BYTES", 0, minimum=0)
 GENERATION_DEVICE = env_str("GENERATION_DEVICE", "cpu")
 GENERATION_MAX_QUEUED_PER_USER = env_int("GENERATION_MAX_QUEUED_PER_USER", 10, minimum=1)
 # Minimum seconds between two progress pushes of one job (the last step is always sent).
-GENERATION_PROGRESS_MIN_INTERVAL = env_int("GENERATION_PROGRESS_MIN_INTERVAL_MS", 50, minimum=0) / 1000
+GENERATION_PROGRESS_MIN_INTERVAL = (
+    env_int("GENERATION_PROGRESS_MIN_INTERVAL_MS", 50, minimum=0) / 1000
+)
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_TASK_ACKS_LATE = True

@@ -16,7 +16,7 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names the site answers to")
 
 DEBUG = env_bool("DEBUG", False)
-SILENCED_SYSTEM_CHECKS: list[str] = []
+SILENCED_SYSTEM_CHECKS = []  # production checks everything
 LOG_FORMAT = env_str("LOG_FORMAT", "json")
 
 # TLS ends at the proxy in front of daphne, which sets X-Forwarded-Proto.
