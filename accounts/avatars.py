@@ -30,9 +30,7 @@ def avatar_process(upload: UploadedFile) -> ContentFile[bytes]:
             width, height = probe.size
             probe.verify()
         if image_format not in ALLOWED_FORMATS:
-            raise ValidationError(
-                _("Upload a PNG, JPEG, WebP or GIF image."), code="bad_format"
-            )
+            raise ValidationError(_("Upload a PNG, JPEG, WebP or GIF image."), code="bad_format")
         if max(width, height) > settings.AVATAR_MAX_PIXELS:
             raise ValidationError(
                 _("The avatar must be at most %(px)s pixels wide and high.")
@@ -40,15 +38,15 @@ def avatar_process(upload: UploadedFile) -> ContentFile[bytes]:
                 code="too_many_pixels",
             )
         upload.seek(0)
-        with Image.open(upload) as image:
-            image = image.convert("RGBA")
-            side = min(image.size)
-            left = (image.width - side) // 2
-            top = (image.height - side) // 2
-            image = image.crop((left, top, left + side, top + side))
-            image.thumbnail((AVATAR_SIZE, AVATAR_SIZE))
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
+        with Image.open(upload) as source:
+            image = source.convert("RGBA")
+        side = min(image.size)
+        left = (image.width - side) // 2
+        top = (image.height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        image.thumbnail((AVATAR_SIZE, AVATAR_SIZE))
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=True)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValidationError(
             _("This file is not an image we can read."), code="not_an_image"

@@ -1,4 +1,4 @@
-""""Download my data": a zip of the member's profile, pictures and models' metadata."""
+""" "Download my data": a zip of the member's profile, pictures and models' metadata."""
 
 from __future__ import annotations
 
@@ -36,14 +36,14 @@ def user_data_export(*, user: User) -> IO[bytes]:
             "avatar": "avatar.png" if user.avatar else None,
         }
         archive.writestr("profile.json", _json(profile))
-        if user.avatar and default_storage.exists(user.avatar.name):
+        if user.avatar.name and default_storage.exists(user.avatar.name):
             with default_storage.open(user.avatar.name) as fh:
                 archive.writestr("avatar.png", fh.read())
 
         images = []
         for image in Image.objects.filter(owner=user).order_by("pk"):
             filename = f"images/{image.pk}.png"
-            if image.file and default_storage.exists(image.file.name):
+            if image.file.name and default_storage.exists(image.file.name):
                 with default_storage.open(image.file.name) as fh:
                     archive.writestr(filename, fh.read())
             images.append(
@@ -63,8 +63,19 @@ def user_data_export(*, user: User) -> IO[bytes]:
             GenerationJob.objects.filter(user=user)
             .order_by("pk")
             .values(
-                "id", "prompt", "negative_prompt", "seed", "seed_used", "steps", "cfg_scale",
-                "width", "height", "sampler", "state", "created_at", "finished_at",
+                "id",
+                "prompt",
+                "negative_prompt",
+                "seed",
+                "seed_used",
+                "steps",
+                "cfg_scale",
+                "width",
+                "height",
+                "sampler",
+                "state",
+                "created_at",
+                "finished_at",
             )
         )
         archive.writestr("generation_jobs.json", _json(jobs))

@@ -21,6 +21,13 @@ class RegisterForm(UserCreationForm[User]):
         model = User
         fields = ("username", "email")
 
+    def clean_username(self) -> str:
+        username: str = super().clean_username()
+        # Sign-in accepts a username or an e-mail: a username must never look like an address.
+        if "@" in username:
+            raise forms.ValidationError(_("A username cannot contain “@”."))
+        return username
+
     def clean_email(self) -> str:
         email: str = self.cleaned_data["email"]
         if User.objects.filter(email__iexact=email).exists():
@@ -45,7 +52,9 @@ class ProfileForm(forms.Form):
         label=_("Avatar"),
         required=False,
         help_text=_("PNG, JPEG, WebP or GIF; it is cropped to a square."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}
+        ),
     )
     remove_avatar = forms.BooleanField(label=_("Remove my avatar"), required=False)
 

@@ -15,7 +15,7 @@ from accounts.models import User
 logger = logging.getLogger(__name__)
 
 
-def _delete_file_on_commit(name: str) -> None:
+def _delete_file_on_commit(name: str | None) -> None:
     """Files go only once the rows that point at them are gone for good."""
     if name:
         transaction.on_commit(lambda: default_storage.delete(name))
@@ -47,7 +47,7 @@ def user_profile_update(
         user.avatar.save("avatar.png", avatar, save=False)
         _delete_file_on_commit(old_avatar)
     elif remove_avatar and old_avatar:
-        user.avatar = ""  # type: ignore[assignment]
+        user.avatar = ""
         _delete_file_on_commit(old_avatar)
     user.save(update_fields=["display_name", "bio", "avatar"])
     return user
@@ -75,13 +75,13 @@ def user_delete(*, user: User) -> None:
     GenerationJob.objects.filter(user=user).delete()
     Follow.objects.filter(follower=user).delete()
     Follow.objects.filter(followee=user).delete()
-    _delete_file_on_commit(user.avatar.name if user.avatar else "")
+    _delete_file_on_commit(user.avatar.name)
 
     anonymous = f"deleted-{uuid.uuid4().hex[:12]}"
     user.username = anonymous
     user.email = f"{anonymous}@deleted.invalid"
     user.first_name = user.last_name = user.display_name = user.bio = user.language = ""
-    user.avatar = ""  # type: ignore[assignment]
+    user.avatar = ""
     user.set_unusable_password()
     user.is_active = user.is_staff = user.is_superuser = False
     user.deleted_at = timezone.now()

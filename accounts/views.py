@@ -18,6 +18,7 @@ from accounts.forms import DeleteAccountForm, ProfileForm, RegisterForm, Setting
 from accounts.models import User
 from accounts.selectors import users_active
 from gallery.selectors import images_of_owner_for_viewer
+from social.selectors import is_following
 
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
 
@@ -54,7 +55,12 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def profile_detail(request: HttpRequest, username: str) -> HttpResponse:
     member = get_object_or_404(users_active(), username=username)
     images = images_of_owner_for_viewer(owner=member, viewer=request.user)[:48]
-    return render(request, "accounts/profile.html", {"member": member, "images": images})
+    context = {
+        "member": member,
+        "images": images,
+        "is_following": is_following(follower=request.user, followee=member),
+    }
+    return render(request, "accounts/profile.html", context)
 
 
 @login_required

@@ -48,7 +48,8 @@ def image_file(request: HttpRequest, pk: int) -> HttpResponseBase:
         # Object storage: a short-lived presigned URL, so bytes never pass through the web process.
         response = redirect(default_storage.url(image.file.name))
     if image.is_published:
-        patch_cache_control(response, public=True, max_age=3600)
+        # Short: a picture made private again must leave shared caches soon.
+        patch_cache_control(response, public=True, max_age=300)
     else:
         patch_cache_control(response, private=True, max_age=0)
     return response

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.selectors import users_active
 from social import services
-from social.selectors import feed_for_user
+from social.selectors import feed_for_user, is_following
 
 
 @login_required
@@ -28,7 +28,7 @@ def feed(request: HttpRequest) -> HttpResponse:
 def follow_toggle(request: HttpRequest, username: str) -> HttpResponse:
     assert isinstance(request.user, User)
     member = get_object_or_404(users_active(), username=username)
-    if member.followers.filter(follower=request.user).exists():
+    if is_following(follower=request.user, followee=member):
         services.follow_delete(follower=request.user, followee=member)
         messages.success(request, _("You no longer follow %(name)s.") % {"name": member.name})
     else:

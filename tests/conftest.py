@@ -21,11 +21,19 @@ from tests.accounts.factories import UserFactory
 TINY_SIZE = 64
 
 
+def _clear_own_cache_keys() -> None:
+    # On a shared Redis, clear() would FLUSHDB everyone's keys: delete only this run's prefix.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
-    cache.clear()
+    _clear_own_cache_keys()
     yield
-    cache.clear()
+    _clear_own_cache_keys()
 
 
 @pytest.fixture(scope="session")

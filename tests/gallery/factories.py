@@ -34,4 +34,6 @@ class ImageFactory(factory.django.DjangoModelFactory):
     is_published = False
 
     class Params:
-        published = factory.Trait(is_published=True, published_at=factory.LazyFunction(timezone.now))
+        published = factory.Trait(
+            is_published=True, published_at=factory.LazyFunction(timezone.now)
+        )

@@ -103,9 +103,9 @@ def test_model_larger_than_budget_fails_clearly():
 
 def test_pipeline_bytes_are_measured_from_tensors(tiny_model_dir):
     pipe = pipeline_load(tiny_model_dir)
-    expected = sum(
-        p.numel() * p.element_size() for p in pipe.unet.parameters()
-    ) + sum(p.numel() * p.element_size() for p in pipe.vae.parameters())
+    expected = sum(p.numel() * p.element_size() for p in pipe.unet.parameters()) + sum(
+        p.numel() * p.element_size() for p in pipe.vae.parameters()
+    )
     assert pipeline_nbytes(pipe) > expected > 0
 
 

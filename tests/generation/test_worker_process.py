@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import uuid
@@ -34,10 +35,30 @@ def _database_url() -> str:
     return f"mysql://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 3306}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker_queue(transactional_db) -> Iterator[str]:
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_url(request: pytest.FixtureRequest) -> str:
     if not settings.REDIS_URL or connection.vendor != "mysql":
         pytest.skip("production mode only: set DATABASE_URL=mysql://... and REDIS_URL")
+    if request.param == "redis":
+        return str(settings.REDIS_URL)
+    if not _reachable("127.0.0.1", 5672):
+        pytest.fail("RabbitMQ is not running on 127.0.0.1:5672 (see docs/development.md)")
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+def worker_queue(transactional_db, broker_url: str) -> Iterator[str]:
     queue = f"test-generation-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -46,16 +67,34 @@ def worker_queue(transactional_db) -> Iterator[str]:
         "ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": _database_url(),
         "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": broker_url,
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "VISIONARY_DATA_DIR": str(settings.DATA_DIR),
         "HF_HUB_OFFLINE": "1",
         "LOG_FORMAT": "text",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "visionary", "worker", "-Q", queue, "-P", "solo",
-         "-c", "1", "--without-heartbeat", "--without-mingle", "--without-gossip",
-         "-n", f"{queue}@%h", "--loglevel", "INFO"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "visionary",
+            "worker",
+            "-Q",
+            queue,
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"{queue}@%h",
+            "--loglevel",
+            "INFO",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -66,16 +105,20 @@ def worker_queue(transactional_db) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
+    with celery_app.connection_for_write(url=broker_url) as conn:
+        conn.default_channel.queue_delete(queue)  # leave the shared broker as we found it
 
 
-def test_separate_worker_runs_the_job_and_streams_progress(worker_queue, member, tiny_version):
+def test_separate_worker_runs_the_job_and_streams_progress(
+    worker_queue, broker_url, member, tiny_version
+):
     job = job_submit(
         user=member, model_version=tiny_version, prompt="a red circle", steps=4, enqueue=False
     )
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(job_group(job.pk), channel)
-    with celery_app.connection_for_write(url=settings.REDIS_URL) as conn:
+    with celery_app.connection_for_write(url=broker_url) as conn:
         job_run.apply_async(args=[job.pk], queue=worker_queue, connection=conn)
 
     async def receive() -> dict:

@@ -36,7 +36,9 @@ def test_send_from_another_thread_wakes_an_idle_receiver():
     layer = ThreadSafeInMemoryChannelLayer()
     channel = "specific.test!receiver"
     ready, result = threading.Event(), {}
-    receiver = threading.Thread(target=_receive_in_own_loop, args=(layer, channel, ready, result))
+    receiver = threading.Thread(
+        target=_receive_in_own_loop, args=(layer, channel, ready, result), daemon=True
+    )
     receiver.start()
     assert ready.wait(3)
     async_to_sync(layer.send)(channel, {"type": "job.message", "n": 1})
@@ -49,7 +51,9 @@ def test_group_send_from_another_thread_reaches_members():
     channel = "specific.test!member"
     async_to_sync(layer.group_add)("job.1", channel)
     ready, result = threading.Event(), {}
-    receiver = threading.Thread(target=_receive_in_own_loop, args=(layer, channel, ready, result))
+    receiver = threading.Thread(
+        target=_receive_in_own_loop, args=(layer, channel, ready, result), daemon=True
+    )
     receiver.start()
     assert ready.wait(3)
     async_to_sync(layer.group_send)("job.1", {"type": "job.message", "n": 2})

@@ -147,7 +147,6 @@ GENERATION_QUEUE = "generation"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MODELS_DIR = DATA_DIR / "models"
 
