@@ -23,6 +23,13 @@ def _receive_in_own_loop(layer, channel: str, ready: threading.Event, result: di
     asyncio.run(main())
 
 
+def _from_worker_thread(send, *args) -> None:
+    """Send the way the embedded Celery worker does: async_to_sync from a thread of its own."""
+    sender = threading.Thread(target=lambda: async_to_sync(send)(*args))
+    sender.start()
+    sender.join(5)
+
+
 def _join(receiver: threading.Thread, result: dict) -> None:
     receiver.join(3)
     if receiver.is_alive():  # not delivered: nudge the loop so the thread can end, then fail
@@ -41,7 +48,7 @@ def test_send_from_another_thread_wakes_an_idle_receiver():
     )
     receiver.start()
     assert ready.wait(3)
-    async_to_sync(layer.send)(channel, {"type": "job.message", "n": 1})
+    _from_worker_thread(layer.send, channel, {"type": "job.message", "n": 1})
     _join(receiver, result)
     assert result == {"message": {"type": "job.message", "n": 1}}
 
@@ -56,6 +63,6 @@ def test_group_send_from_another_thread_reaches_members():
     )
     receiver.start()
     assert ready.wait(3)
-    async_to_sync(layer.group_send)("job.1", {"type": "job.message", "n": 2})
+    _from_worker_thread(layer.group_send, "job.1", {"type": "job.message", "n": 2})
     _join(receiver, result)
     assert result == {"message": {"type": "job.message", "n": 2}}
