@@ -72,8 +72,13 @@ def main() -> None:
     async def through_socket(seed: int) -> float:
         started = time.perf_counter()
         job = await database_sync_to_async(job_submit)(
-            user=user, model_version=version, prompt=prompt, seed=seed, steps=args.steps,
-            width=args.size, height=args.size,
+            user=user,
+            model_version=version,
+            prompt=prompt,
+            seed=seed,
+            steps=args.steps,
+            width=args.size,
+            height=args.size,
         )
         communicator = WebsocketCommunicator(app, f"/ws/jobs/{job.pk}/")
         communicator.scope["user"] = user
@@ -93,8 +98,16 @@ def main() -> None:
         pipe = model_cache_acquire(model_file)
         text_to_image(
             pipe,
-            TextToImage(prompt=prompt, negative_prompt="", steps=args.steps, cfg_scale=7.0,
-                        width=args.size, height=args.size, sampler="Euler a", seed=seed),
+            TextToImage(
+                prompt=prompt,
+                negative_prompt="",
+                steps=args.steps,
+                cfg_scale=7.0,
+                width=args.size,
+                height=args.size,
+                sampler="Euler a",
+                seed=seed,
+            ),
         )
         return time.perf_counter() - started
 

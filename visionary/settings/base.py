@@ -8,6 +8,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from kombu import Queue
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_path, env_str, env_url
@@ -251,6 +252,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so a plain `celery -A visionary worker` consumes both; `-Q generation` specialises one.
+CELERY_TASK_QUEUES = (Queue("default"), Queue(GENERATION_QUEUE))
 CELERY_TASK_ROUTES = {"generation.tasks.*": {"queue": GENERATION_QUEUE}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
