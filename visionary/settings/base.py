@@ -8,8 +8,8 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-from kombu import Queue
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from .env import env_bool, env_int, env_list, env_path, env_str, env_url
 
