@@ -65,6 +65,8 @@ class GenerationJob(models.Model):
     progress_step = models.PositiveSmallIntegerField(_("step reached"), default=0)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     worker = models.CharField(_("worker"), max_length=200, blank=True)
+    # Written by the running worker; the reaper requeues a job whose heartbeat went stale.
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
 from generation.models import GenerationJob
 from generation.realtime import job_latest_message
@@ -23,12 +25,12 @@ def job_for_owner(*, user: AbstractBaseUser | AnonymousUser, job_id: int) -> Gen
     return jobs_of_user(user=user).filter(pk=job_id).first()
 
 
-def job_queue_position(*, job: GenerationJob) -> int:
-    """1 for the next job to run."""
-    ahead = GenerationJob.objects.filter(
-        state=GenerationJob.State.QUEUED, created_at__lt=job.created_at
-    ).count()
-    return ahead + 1
+def job_queue_position(*, job: GenerationJob) -> int | None:
+    """1 for the next job to run, in the fair order workers follow; None when not queued."""
+    for position, queued in enumerate(queue_order(), start=1):
+        if queued.pk == job.pk:
+            return position
+    return None
 
 
 def job_image_urls(*, job: GenerationJob) -> list[str]:
@@ -65,3 +67,39 @@ def job_status(*, job: GenerationJob) -> dict[str, Any]:
         "seed": job.seed_used,
         "error": job.error or None,
     }
+
+
+def _last_served(user_ids: set[int]) -> dict[int, Any]:
+    """When each user last had a job start: the round-robin key."""
+    rows = (
+        GenerationJob.objects.filter(user_id__in=user_ids, started_at__isnull=False)
+        .values("user_id")
+        .annotate(last=Max("started_at"))
+    )
+    return {row["user_id"]: row["last"] for row in rows}
+
+
+def queue_order(*, limit: int = 1000) -> list[GenerationJob]:
+    """Queued jobs in the order workers will claim them: round-robin across users, the user
+    served longest ago first, each user's own jobs oldest first. One user's many jobs never
+    starve another user's one."""
+    queued = list(
+        GenerationJob.objects.filter(state=GenerationJob.State.QUEUED)
+        .order_by("created_at", "pk")
+        .only("pk", "user_id", "model_version_id", "created_at")[:limit]
+    )
+    per_user: dict[int, deque[GenerationJob]] = {}
+    for job in queued:
+        per_user.setdefault(job.user_id, deque()).append(job)
+    last = _last_served(set(per_user))
+    never = datetime.min.replace(tzinfo=UTC)
+    turn = sorted(per_user, key=lambda uid: (last.get(uid) or never, per_user[uid][0].created_at))
+    order: list[GenerationJob] = []
+    while turn:
+        next_turn = []
+        for uid in turn:
+            order.append(per_user[uid].popleft())
+            if per_user[uid]:
+                next_turn.append(uid)
+        turn = next_turn
+    return order

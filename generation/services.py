@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -17,11 +21,12 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from gallery.models import Image
 from generation.engine.infotext import Recipe, infotext_build, png_with_infotext
-from generation.engine.runner import TextToImage, text_to_image
+from generation.engine.runner import Interrupted, TextToImage, text_to_image
 from generation.errors import GenerationRejected
 from generation.models import GenerationJob
 from generation.realtime import job_publish
-from generation.worker import model_cache_acquire
+from generation.selectors import queue_order
+from generation.worker import held_model_versions, model_cache_acquire
 from modelhub.models import ModelVersion
 from modelhub.selectors import version_primary_file
 
@@ -90,28 +95,70 @@ def _enqueue(job_id: int) -> None:
 
 
 def _job_claim(*, job_id: int, worker: str) -> GenerationJob | None:
-    """Move a queued job to running; a job already taken (or finished) is left alone."""
+    """Move a queued job to running; a job already taken (or finished) is left alone.
+
+    The conditional UPDATE is the lock: of two workers racing for a row, one updates it."""
+    now = timezone.now()
     claimed = GenerationJob.objects.filter(pk=job_id, state=GenerationJob.State.QUEUED).update(
         state=GenerationJob.State.RUNNING,
-        started_at=timezone.now(),
+        started_at=now,
+        heartbeat_at=now,
         worker=worker,
         attempts=F("attempts") + 1,
     )
     if not claimed:
         return None
+    transaction.on_commit(queue_positions_publish)
     return GenerationJob.objects.select_related("model_version__model", "user").get(pk=job_id)
 
 
+def job_claim_next(
+    *, worker: str, held_versions: frozenset[int] = frozenset()
+) -> GenerationJob | None:
+    """Claim the fairest queued job (see selectors.queue_order). Among the jobs of the user whose
+    turn it is, one for a model this worker already holds is preferred."""
+    for _attempt in range(20):  # a few rivals may win the rows we pick; try the next ones
+        order = queue_order(limit=500)
+        if not order:
+            return None
+        head_user = order[0].user_id
+        candidates = [job for job in order if job.user_id == head_user]
+        preferred = [job for job in candidates if job.model_version_id in held_versions]
+        for job in preferred[:1] + [j for j in order if j not in preferred[:1]]:
+            claimed = _job_claim(job_id=job.pk, worker=worker)
+            if claimed is not None:
+                return claimed
+    return None
+
+
+def queue_positions_publish(limit: int = 200) -> None:
+    """Tell every waiting job (the first ``limit``) its place in the queue."""
+    for position, job in enumerate(queue_order(limit=limit), start=1):
+        job_publish(job.pk, {"type": "queue", "position": position})
+
+
+def _cancel_key(job_id: int) -> str:
+    return f"job:{job_id}:cancel"
+
+
 class _ProgressReporter:
-    """Publishes step, total and ETA at most once per interval (first and last steps always)."""
+    """Publishes step, total and ETA at most once per interval (first and last steps always),
+    and keeps the job's heartbeat fresh for the reaper."""
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
         self.started = time.monotonic()
         self.last_sent: float | None = None
+        self.last_beat = self.started
+
+    def cancel_requested(self) -> bool:
+        return bool(cache.get(_cancel_key(self.job_id)))
 
     def __call__(self, step: int, total: int) -> None:
         now = time.monotonic()
+        if now - self.last_beat >= settings.GENERATION_HEARTBEAT_SECONDS:
+            self.last_beat = now
+            GenerationJob.objects.filter(pk=self.job_id).update(heartbeat_at=timezone.now())
         throttled = (
             self.last_sent is not None
             and now - self.last_sent < settings.GENERATION_PROGRESS_MIN_INTERVAL
@@ -133,14 +180,29 @@ class _ProgressReporter:
 
 
 def job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
-    """Run one queued job to the end: succeeded with its images, or failed with a reason."""
+    """Claim this very job and run it (bootstrap and tests); workers use job_run_next."""
     job = _job_claim(job_id=job_id, worker=worker)
     if job is None:
         logger.info("job not claimable, skipped", extra={"job_id": job_id})
         return None
+    return _job_run_claimed(job)
+
+
+def job_run_next(*, worker: str) -> GenerationJob | None:
+    """What a wake-up message does: claim the fairest queued job and run it to the end."""
+    job = job_claim_next(worker=worker, held_versions=held_model_versions())
+    if job is None:
+        return None
+    return _job_run_claimed(job)
+
+
+def _job_run_claimed(job: GenerationJob) -> GenerationJob:
+    """Run a claimed job: succeeded with its images, cancelled, or failed with a reason."""
     job_publish(job.pk, {"type": "status", "state": job.state})
     try:
         images = _job_render(job)
+    except Interrupted:
+        return _job_finish_cancelled(job=job)
     except Exception as exc:
         logger.exception("job failed", extra={"job_id": job.pk})
         return _job_fail(job=job, message=_user_facing_error(exc))
@@ -171,7 +233,8 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
         sampler=job.sampler,
         seed=seed,
     )
-    pictures = text_to_image(pipe, request, on_step=_ProgressReporter(job.pk))
+    reporter = _ProgressReporter(job.pk)
+    pictures = text_to_image(pipe, request, on_step=reporter, should_stop=reporter.cancel_requested)
     recipe = Recipe(
         prompt=job.prompt,
         negative_prompt=job.negative_prompt,
@@ -188,8 +251,23 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
     return [(png_with_infotext(picture, infotext), seed, infotext) for picture in pictures]
 
 
+def _still_ours(job: GenerationJob) -> bool:
+    """Lock the row and check no one (the reaper, a cancel) took the job from this worker."""
+    current = (
+        GenerationJob.objects.select_for_update()
+        .filter(pk=job.pk)
+        .values_list("state", "worker")
+        .first()
+    )
+    return current == (GenerationJob.State.RUNNING, job.worker)
+
+
 @transaction.atomic
 def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) -> GenerationJob:
+    if not _still_ours(job):
+        logger.warning("job was taken over; result discarded", extra={"job_id": job.pk})
+        job.refresh_from_db()
+        return job
     for png, seed, infotext in images:
         image = Image(
             owner=job.user,
@@ -220,9 +298,90 @@ def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) ->
 
 @transaction.atomic
 def _job_fail(*, job: GenerationJob, message: str) -> GenerationJob:
+    if not _still_ours(job):
+        job.refresh_from_db()
+        return job
     job.state = GenerationJob.State.FAILED
     job.error = message
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "error", "finished_at"])
     transaction.on_commit(lambda: job_publish(job.pk, {"type": "error", "message": message}))
     return job
+
+
+@transaction.atomic
+def _job_finish_cancelled(*, job: GenerationJob) -> GenerationJob:
+    cache.delete(_cancel_key(job.pk))
+    if _still_ours(job):
+        job.state = GenerationJob.State.CANCELLED
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "finished_at"])
+        transaction.on_commit(lambda: job_publish(job.pk, {"type": "cancelled"}))
+    return job
+
+
+class NotYourJob(PermissionError):
+    """Only the member who submitted a job may cancel it."""
+
+
+@transaction.atomic
+def job_cancel(*, job: GenerationJob, user: User) -> GenerationJob:
+    """Cancel a queued job at once; a running one stops after its current step."""
+    if job.user_id != user.pk:
+        raise NotYourJob
+    locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if locked.state == GenerationJob.State.QUEUED:
+        locked.state = GenerationJob.State.CANCELLED
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["state", "finished_at"])
+        transaction.on_commit(lambda: job_publish(locked.pk, {"type": "cancelled"}))
+        transaction.on_commit(queue_positions_publish)
+    elif locked.state == GenerationJob.State.RUNNING:
+        # The worker checks this flag (in the shared cache) after every step.
+        cache.set(_cancel_key(locked.pk), True, timeout=3600)
+    return locked
+
+
+@dataclass(frozen=True)
+class ReapResult:
+    requeued: list[int]
+    failed: list[int]
+
+
+@transaction.atomic
+def jobs_reap(*, now: datetime | None = None) -> ReapResult:
+    """Requeue running jobs whose worker stopped beating; fail those out of attempts.
+
+    A killed worker loses nothing (its job runs again elsewhere) and no job stays running."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.GENERATION_STALE_AFTER_SECONDS)
+    stale = list(
+        GenerationJob.objects.select_for_update(skip_locked=True).filter(
+            state=GenerationJob.State.RUNNING, heartbeat_at__lt=stale_before
+        )
+    )
+    requeued, failed = [], []
+    for job in stale:
+        if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+            job.state = GenerationJob.State.FAILED
+            job.error = _(
+                "The worker running this picture stopped responding %(n)s times; giving up."
+            ) % {"n": job.attempts}
+            job.finished_at = now
+            job.save(update_fields=["state", "error", "finished_at"])
+            failed.append(job.pk)
+            message = job.error
+            transaction.on_commit(
+                partial(job_publish, job.pk, {"type": "error", "message": message})
+            )
+        else:
+            job.state = GenerationJob.State.QUEUED
+            job.worker = ""
+            job.heartbeat_at = None
+            job.save(update_fields=["state", "worker", "heartbeat_at"])
+            requeued.append(job.pk)
+            transaction.on_commit(partial(_enqueue, job.pk))
+    if stale:
+        logger.warning("stale jobs reaped", extra={"requeued": requeued, "failed": failed})
+        transaction.on_commit(queue_positions_publish)
+    return ReapResult(requeued=requeued, failed=failed)

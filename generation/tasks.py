@@ -10,4 +10,10 @@ from generation.worker import worker_identity
 
 @shared_task(acks_late=True, name="generation.tasks.job_run")
 def job_run(job_id: int) -> None:
-    services.job_execute(job_id=job_id, worker=worker_identity())
+    """A wake-up token: the worker claims the fairest queued job, not necessarily ``job_id``."""
+    services.job_run_next(worker=worker_identity())
+
+
+@shared_task(name="generation.tasks.jobs_reap")
+def jobs_reap() -> None:
+    services.jobs_reap()

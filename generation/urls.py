@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.generate, name="generate"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status", views.job_status_json, name="job_status"),
+    path("jobs/<int:pk>/cancel", views.job_cancel, name="job_cancel"),
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from generation import services
@@ -53,6 +55,19 @@ def generate(request: HttpRequest) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
     return render(request, "generation/job.html", {"job": job, "status": job_status(job=job)})
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel one of my jobs; anyone else's is not found (and never touched)."""
+    assert isinstance(request.user, User)
+    job = _own_job(request, pk)
+    services.job_cancel(job=job, user=request.user)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"id": job.pk, "cancel_requested": True})
+    messages.info(request, _("Cancelling…"))
+    return redirect(job.get_absolute_url())
 
 
 @never_cache

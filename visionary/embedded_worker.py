@@ -35,6 +35,7 @@ def embedded_worker_start(*, queues: tuple[str, ...] = ("generation", "default")
         thread = threading.Thread(target=worker.start, name="embedded-celery-worker", daemon=True)
         thread.start()
         _worker, _thread = worker, thread
+        _reaper_start()
         logger.info("embedded Celery worker started", extra={"queues": list(queues)})
 
 
@@ -45,8 +46,26 @@ def embedded_worker_alive() -> bool:
 def embedded_worker_stop() -> None:
     global _worker, _thread
     with _lock:
+        _reaper_stop.set()
         if _worker is not None:
             _worker.stop(in_sighandler=False)
         if _thread is not None:
             _thread.join(timeout=10)
         _worker, _thread = None, None
+
+
+_reaper_stop = threading.Event()
+
+
+def _reaper_start() -> None:
+    """The embedded stand-in for celery beat: queue the stale-job reaper periodically."""
+    from django.conf import settings
+
+    from generation.tasks import jobs_reap
+
+    def loop() -> None:
+        while not _reaper_stop.wait(settings.GENERATION_REAP_INTERVAL_SECONDS):
+            jobs_reap.delay()
+
+    _reaper_stop.clear()
+    threading.Thread(target=loop, name="embedded-reaper", daemon=True).start()

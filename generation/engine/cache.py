@@ -51,7 +51,7 @@ class ModelCache:
     def __contains__(self, key: str) -> bool:
         return key in self._entries
 
-    def keys(self) -> list[str]:
+    def held_keys(self) -> list[str]:
         return list(self._entries)
 
     def acquire(self, key: str, load: Callable[[], Any]) -> Any:

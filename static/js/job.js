@@ -61,6 +61,8 @@
   }
   function finish() {
     finished = true;
+    var cancel = document.getElementById("job-cancel");
+    if (cancel) cancel.hidden = true;
     root.dataset.state = "finished";
     if (pollTimer) clearInterval(pollTimer);
   }

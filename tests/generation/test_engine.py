@@ -78,7 +78,7 @@ def test_cache_evicts_least_recently_used_to_stay_in_budget():
     cache.acquire("b", lambda: _sized(40))
     cache.acquire("a", lambda: _sized(40))  # a becomes most recent
     cache.acquire("c", lambda: _sized(40))
-    assert cache.keys() == ["a", "c"]
+    assert cache.held_keys() == ["a", "c"]
     assert (cache.stats.hits, cache.stats.misses, cache.stats.evictions) == (1, 3, 1)
     assert cache.stats.bytes_held == 80
 

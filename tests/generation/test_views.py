@@ -128,3 +128,27 @@ def test_status_json_lists_images_when_done(member_client, member, tiny_version)
     assert body["state"] == "succeeded"
     assert body["images"] == [job.images.get().get_file_url()]
     assert body["seed"] == 5
+
+
+def test_cancel_my_queued_job_from_its_page(member_client, member):
+    job = GenerationJobFactory(user=member)
+    response = member_client.post(reverse("generation:job_cancel", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.state == "cancelled"
+
+
+def test_cancel_someone_elses_job_is_not_found_and_changes_nothing(member_client):
+    job = GenerationJobFactory(user=UserFactory())
+    response = member_client.post(reverse("generation:job_cancel", args=[job.pk]))
+    assert response.status_code == 404
+    job.refresh_from_db()
+    assert job.state == "queued"
+
+
+def test_cancel_answers_json_when_asked(member_client, member):
+    job = GenerationJobFactory(user=member)
+    response = member_client.post(
+        reverse("generation:job_cancel", args=[job.pk]), HTTP_ACCEPT="application/json"
+    )
+    assert response.json() == {"id": job.pk, "cancel_requested": True}

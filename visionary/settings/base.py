@@ -246,6 +246,13 @@ GENERATION_PROGRESS_MIN_INTERVAL = (
     env_int("GENERATION_PROGRESS_MIN_INTERVAL_MS", 50, minimum=0) / 1000
 )
 
+# A running job whose worker has not written a heartbeat for this long is requeued (or failed
+# after GENERATION_MAX_ATTEMPTS tries). Workers beat every few seconds while a job runs.
+GENERATION_HEARTBEAT_SECONDS = env_int("GENERATION_HEARTBEAT_SECONDS", 5, minimum=1)
+GENERATION_STALE_AFTER_SECONDS = env_int("GENERATION_STALE_AFTER_SECONDS", 60, minimum=5)
+GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3, minimum=1)
+GENERATION_REAP_INTERVAL_SECONDS = env_int("GENERATION_REAP_INTERVAL_SECONDS", 30, minimum=1)
+
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -260,6 +267,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
     {"polling_interval": 0.01} if CELERY_BROKER_URL.startswith("memory") else {}
 )
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-generation-jobs": {
+        "task": "generation.tasks.jobs_reap",
+        "schedule": float(GENERATION_REAP_INTERVAL_SECONDS),
+    },
+}
 
 # --- REST framework (issue: APIs extends this) -------------------------------------------------
 REST_FRAMEWORK = {
