@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
 
 from generation.models import GenerationJob
 from generation.realtime import job_group
-from generation.services import job_submit
+from generation.services import job_submit, jobs_reap
 from generation.tasks import job_run
 from visionary.celery import app as celery_app
 
@@ -57,9 +60,7 @@ def broker_url(request: pytest.FixtureRequest) -> str:
     return RABBITMQ_URL
 
 
-@pytest.fixture
-def worker_queue(transactional_db, broker_url: str) -> Iterator[str]:
-    queue = f"test-generation-{uuid.uuid4().hex[:8]}"
+def _start_worker(queue: str, broker_url: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "visionary.settings.production",
@@ -72,41 +73,53 @@ def worker_queue(transactional_db, broker_url: str) -> Iterator[str]:
         "VISIONARY_DATA_DIR": str(settings.DATA_DIR),
         "HF_HUB_OFFLINE": "1",
         "LOG_FORMAT": "text",
+        "GENERATION_HEARTBEAT_SECONDS": "1",
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "visionary",
-            "worker",
-            "-Q",
-            queue,
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "-n",
-            f"{queue}@%h",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    yield queue
+    command = [sys.executable, "-m", "celery", "-A", "visionary", "worker", "-Q", queue]
+    command += ["-P", "solo", "-c", "1", "--without-heartbeat", "--without-mingle"]
+    command += ["--without-gossip", "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"]
+    return subprocess.Popen([*command, "--loglevel", "INFO"], cwd=ROOT, env=env)
+
+
+def _stop(worker: subprocess.Popen) -> None:
     worker.terminate()
     try:
         worker.wait(timeout=15)
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
+
+
+@pytest.fixture
+def worker_queue(transactional_db, broker_url: str) -> Iterator[str]:
+    queue = f"test-generation-{uuid.uuid4().hex[:8]}"
+    workers: list[subprocess.Popen] = []
+    queue_workers[queue] = workers
+    workers.append(_start_worker(queue, broker_url))
+    yield queue
+    for worker in workers:
+        _stop(worker)
+    del queue_workers[queue]
     with celery_app.connection_for_write(url=broker_url) as conn:
         conn.default_channel.queue_delete(queue)  # leave the shared broker as we found it
+
+
+queue_workers: dict[str, list[subprocess.Popen]] = {}
+
+
+def _wake(queue: str, broker_url: str, job_id: int) -> None:
+    with celery_app.connection_for_write(url=broker_url) as conn:
+        job_run.apply_async(args=(job_id,), queue=queue, connection=conn)
+
+
+def _receive_until(layer, channel: str, done) -> list[dict]:
+    async def receive() -> dict:
+        return (await asyncio.wait_for(layer.receive(channel), timeout=120))["message"]
+
+    messages: list[dict] = []
+    while not messages or not done(messages[-1]):
+        messages.append(async_to_sync(receive)())
+    return messages
 
 
 def test_separate_worker_runs_the_job_and_streams_progress(
@@ -118,17 +131,47 @@ def test_separate_worker_runs_the_job_and_streams_progress(
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(job_group(job.pk), channel)
-    with celery_app.connection_for_write(url=broker_url) as conn:
-        job_run.apply_async(args=[job.pk], queue=worker_queue, connection=conn)
-
-    async def receive() -> dict:
-        return (await asyncio.wait_for(layer.receive(channel), timeout=120))["message"]
-
-    messages: list[dict] = []
-    while not messages or messages[-1]["type"] not in {"done", "error"}:
-        messages.append(async_to_sync(receive)())
+    _wake(worker_queue, broker_url, job.pk)
+    messages = _receive_until(layer, channel, lambda m: m["type"] in {"done", "error"})
     job.refresh_from_db()
     assert job.state == GenerationJob.State.SUCCEEDED, job.error
     assert [m["step"] for m in messages if m["type"] == "progress"][-1] == 4
     assert messages[-1] == {"type": "done", "images": [job.images.get().get_file_url()]}
     assert job.worker and not job.worker.endswith(f":{os.getpid()}")  # another process
+
+
+def test_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(
+    worker_queue, broker_url, member, tiny_version
+):
+    job = job_submit(
+        user=member,
+        model_version=tiny_version,
+        prompt="a slow picture",
+        steps=100,
+        width=256,
+        height=256,
+        enqueue=False,
+    )
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(job_group(job.pk), channel)
+    _wake(worker_queue, broker_url, job.pk)
+    _receive_until(layer, channel, lambda m: m["type"] == "progress" and m["step"] >= 3)
+
+    first = queue_workers[worker_queue][0]
+    first.kill()  # SIGKILL mid-job: no chance to clean up
+    first.wait()
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.RUNNING  # until the reaper notices
+
+    with override_settings(GENERATION_STALE_AFTER_SECONDS=5):
+        result = jobs_reap(now=timezone.now() + timedelta(seconds=30))
+    assert result.requeued == [job.pk]
+    queue_workers[worker_queue].append(_start_worker(worker_queue, broker_url))
+    _wake(worker_queue, broker_url, job.pk)
+    _receive_until(layer, channel, lambda m: m["type"] in {"done", "error"})
+
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.SUCCEEDED, job.error
+    assert job.attempts == 2
+    assert job.images.count() == 1
