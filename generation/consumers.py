@@ -7,7 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from generation.realtime import job_group
+from generation.realtime import job_group, job_latest_message
 from generation.selectors import job_for_owner, job_state_message
 
 CLOSE_FORBIDDEN = 4403
@@ -31,6 +31,10 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await job.arefresh_from_db()
         await self.send_json(await database_sync_to_async(job_state_message)(job=job))
+        if job.state == job.State.RUNNING:
+            preview = await database_sync_to_async(job_latest_message)(self.job_id, "preview")
+            if preview is not None:
+                await self.send_json(preview)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:

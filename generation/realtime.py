@@ -18,18 +18,20 @@ def job_group(job_id: int) -> str:
     return f"job.{job_id}"
 
 
-def _latest_key(job_id: int) -> str:
-    return f"job:{job_id}:latest"
+def _latest_key(job_id: int, slot: str) -> str:
+    return f"job:{job_id}:{slot}"
 
 
-def job_latest_message(job_id: int) -> dict[str, Any] | None:
-    message: dict[str, Any] | None = cache.get(_latest_key(job_id))
+def job_latest_message(job_id: int, slot: str = "latest") -> dict[str, Any] | None:
+    message: dict[str, Any] | None = cache.get(_latest_key(job_id, slot))
     return message
 
 
-def job_publish(job_id: int, message: dict[str, Any]) -> None:
-    """Store and broadcast one message; a broken channel layer never fails the job."""
-    cache.set(_latest_key(job_id), message, timeout=LATEST_TTL_SECONDS)
+def job_publish(job_id: int, message: dict[str, Any], *, latest_key: str = "latest") -> None:
+    """Store and broadcast one message; a broken channel layer never fails the job.
+
+    Previews are kept in their own slot, so the latest state stays the latest progress."""
+    cache.set(_latest_key(job_id, latest_key), message, timeout=LATEST_TTL_SECONDS)
     layer = get_channel_layer()
     if layer is None:
         return

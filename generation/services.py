@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from gallery.models import Image
 from generation.engine.infotext import Recipe, infotext_build, png_with_infotext
+from generation.engine.previews import preview_data_url
 from generation.engine.runner import Interrupted, TextToImage, text_to_image
 from generation.errors import GenerationRejected
 from generation.models import GenerationJob
@@ -154,7 +156,7 @@ class _ProgressReporter:
     def cancel_requested(self) -> bool:
         return bool(cache.get(_cancel_key(self.job_id)))
 
-    def __call__(self, step: int, total: int) -> None:
+    def __call__(self, step: int, total: int, latents: Any = None) -> None:
         now = time.monotonic()
         if now - self.last_beat >= settings.GENERATION_HEARTBEAT_SECONDS:
             self.last_beat = now
@@ -177,6 +179,10 @@ class _ProgressReporter:
                 "eta_s": round(eta, 2) if eta is not None else None,
             },
         )
+        every = settings.GENERATION_PREVIEW_EVERY_STEPS
+        if latents is not None and every and step % every == 0 and step < total:
+            preview = {"type": "preview", "step": step, "image": preview_data_url(latents)}
+            job_publish(self.job_id, preview, latest_key="preview")
 
 
 def job_execute(*, job_id: int, worker: str) -> GenerationJob | None:

@@ -16,7 +16,8 @@ from transformers.utils import logging as transformers_logging
 
 from generation.engine.samplers import scheduler_for
 
-StepCallback = Callable[[int, int], None]
+# Called after every step with (step, total, latents); latents are the current denoised state.
+StepCallback = Callable[[int, int, Any], None]
 
 
 class Interrupted(Exception):
@@ -67,7 +68,7 @@ def text_to_image(
     ) -> dict[str, Any]:
         nonlocal stopped
         if on_step is not None:
-            on_step(step + 1, request.steps)
+            on_step(step + 1, request.steps, tensors.get("latents"))
         if should_stop is not None and should_stop():
             stopped = True
             pipeline._interrupt = True

@@ -6,6 +6,7 @@
   var bar = document.getElementById("job-progress");
   var status = document.getElementById("job-status");
   var images = document.getElementById("job-images");
+  var preview = document.getElementById("job-preview");
   var d = root.dataset;
   var finished = ["succeeded", "failed", "cancelled", "blocked"].indexOf(d.state) >= 0;
   var pollTimer = null;
@@ -41,7 +42,10 @@
         status.textContent = text;
         break;
       case "preview":
-        if (msg.image) showImages([msg.image]);
+        if (msg.image) {
+          preview.src = msg.image;
+          preview.hidden = false;
+        }
         break;
       case "done":
         setProgress(100);
@@ -61,6 +65,7 @@
   }
   function finish() {
     finished = true;
+    preview.hidden = true;
     var cancel = document.getElementById("job-cancel");
     if (cancel) cancel.hidden = true;
     root.dataset.state = "finished";

@@ -49,6 +49,21 @@ async def test_late_joiner_gets_the_latest_progress():
     await communicator.disconnect()
 
 
+async def test_late_joiner_gets_the_latest_preview_too():
+    job = await _make_job(state="running")
+    job_publish(job.pk, {"type": "progress", "step": 5, "total": 8, "eta_s": 0.3})
+    job_publish(job.pk, {"type": "preview", "step": 5, "image": "data:,"}, latest_key="preview")
+    communicator = _communicator(job.pk, job.user)
+    await communicator.connect()
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "progress"
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "preview",
+        "step": 5,
+        "image": "data:,",
+    }
+    await communicator.disconnect()
+
+
 async def test_another_member_is_refused():
     from channels.db import database_sync_to_async
 

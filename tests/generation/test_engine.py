@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import random
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 from generation.engine.cache import ModelCache, ModelTooLarge, pipeline_nbytes
 from generation.engine.infotext import Recipe, infotext_build, png_read_infotext, png_with_infotext
+from generation.engine.previews import latents_to_preview, preview_data_url
 from generation.engine.runner import Interrupted, TextToImage, pipeline_load, text_to_image
 from generation.engine.samplers import SAMPLERS, UnknownSampler, scheduler_for
 
@@ -137,7 +139,9 @@ def test_same_seed_gives_the_same_picture(tiny_model_dir):
 def test_each_step_is_reported(tiny_model_dir):
     steps: list[tuple[int, int]] = []
     text_to_image(
-        pipeline_load(tiny_model_dir), _request(steps=5), on_step=lambda s, t: steps.append((s, t))
+        pipeline_load(tiny_model_dir),
+        _request(steps=5),
+        on_step=lambda s, t, _latents: steps.append((s, t)),
     )
     assert steps == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
 
@@ -148,7 +152,7 @@ def test_stop_request_interrupts_after_the_current_step(tiny_model_dir):
         text_to_image(
             pipeline_load(tiny_model_dir),
             _request(steps=10),
-            on_step=lambda s, t: seen.append(s),
+            on_step=lambda s, t, _latents: seen.append(s),
             should_stop=lambda: True,
         )
     assert seen == [1]
@@ -157,3 +161,20 @@ def test_stop_request_interrupts_after_the_current_step(tiny_model_dir):
 def test_runner_leaves_no_grad_state(tiny_model_dir):
     text_to_image(pipeline_load(tiny_model_dir), _request(steps=1))
     assert torch.is_grad_enabled()
+
+
+def test_preview_is_a_small_picture_from_the_latents():
+    latents = torch.zeros(1, 4, 8, 16)  # (batch, channels, height, width)
+    latents[0, 0] = 2.0  # strong first channel -> warm colours in SD's projection
+    picture = latents_to_preview(latents)
+    assert picture.size == (128, 64)
+    red, _green, blue = picture.getpixel((10, 10))
+    assert red > blue
+
+
+def test_preview_data_url_is_a_jpeg():
+    url = preview_data_url(torch.randn(1, 4, 16, 16))
+    assert url.startswith("data:image/jpeg;base64,")
+    data = base64.b64decode(url.split(",", 1)[1])
+    assert Image.open(io.BytesIO(data)).format == "JPEG"
+    assert len(url) < 20_000  # small enough to push every few steps

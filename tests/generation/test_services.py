@@ -13,7 +13,7 @@ from django.test import override_settings
 from generation.engine.infotext import png_read_infotext
 from generation.errors import GenerationRejected
 from generation.models import GenerationJob
-from generation.realtime import job_group
+from generation.realtime import job_group, job_latest_message
 from generation.services import job_execute, job_submit
 from tests.generation.factories import GenerationJobFactory
 from visionary.celery import app as celery_app
@@ -189,3 +189,20 @@ def test_progress_is_throttled_but_the_last_step_always_sent(
         job_execute(job_id=job.pk, worker="w")
     messages = _received_until_done(layer, channel)
     assert [m["step"] for m in messages if m["type"] == "progress"] == [1, 8]
+
+
+def test_previews_are_pushed_every_n_steps(
+    member, tiny_version, django_capture_on_commit_callbacks
+):
+    job = _submit(member, tiny_version, steps=7)
+    layer, channel = _listen(job.pk)
+    with (
+        override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0, GENERATION_PREVIEW_EVERY_STEPS=3),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job_execute(job_id=job.pk, worker="w")
+    previews = [m for m in _received_until_done(layer, channel) if m["type"] == "preview"]
+    assert [m["step"] for m in previews] == [3, 6]
+    assert all(m["image"].startswith("data:image/jpeg;base64,") for m in previews)
+    assert job_latest_message(job.pk, "preview")["step"] == 6
+    assert job_latest_message(job.pk)["type"] == "done"  # previews never hide the state

@@ -246,6 +246,9 @@ GENERATION_PROGRESS_MIN_INTERVAL = (
     env_int("GENERATION_PROGRESS_MIN_INTERVAL_MS", 50, minimum=0) / 1000
 )
 
+# Every this many steps a small preview (cheap latent -> RGB projection) is pushed; 0 turns it off.
+GENERATION_PREVIEW_EVERY_STEPS = env_int("GENERATION_PREVIEW_EVERY_STEPS", 5, minimum=0)
+
 # A running job whose worker has not written a heartbeat for this long is requeued (or failed
 # after GENERATION_MAX_ATTEMPTS tries). Workers beat every few seconds while a job runs.
 GENERATION_HEARTBEAT_SECONDS = env_int("GENERATION_HEARTBEAT_SECONDS", 5, minimum=1)

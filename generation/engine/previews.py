@@ -1,0 +1,37 @@
+"""Cheap live previews: a linear latent -> RGB projection, no VAE decode (~0.3 ms, not ~80 ms)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import torch
+from PIL import Image
+
+# Least-squares fit of SD 1.x latents to RGB, as used by AUTOMATIC1111's "Approx cheap" preview.
+SD_LATENT_RGB = torch.tensor(
+    [
+        [0.298, 0.207, 0.208],
+        [0.187, 0.286, 0.173],
+        [-0.158, 0.189, 0.264],
+        [-0.184, -0.271, -0.473],
+    ]
+)
+PREVIEW_SIDE = 128
+
+
+def latents_to_preview(latents: torch.Tensor, *, side: int = PREVIEW_SIDE) -> Image.Image:
+    """The first image of a (batch, 4, h, w) latent tensor as a small RGB picture."""
+    latent = latents[0].detach().float().cpu()
+    rgb = torch.einsum("chw,cr->rhw", latent, SD_LATENT_RGB)
+    rgb = ((rgb + 1) / 2).clamp(0, 1).mul(255).byte().permute(1, 2, 0).numpy()
+    image = Image.fromarray(rgb, mode="RGB")
+    scale = side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR)
+
+
+def preview_data_url(latents: torch.Tensor, *, quality: int = 70) -> str:
+    out = io.BytesIO()
+    latents_to_preview(latents).save(out, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
