@@ -24,8 +24,8 @@ def latents_to_preview(latents: torch.Tensor, *, side: int = PREVIEW_SIDE) -> Im
     """The first image of a (batch, 4, h, w) latent tensor as a small RGB picture."""
     latent = latents[0].detach().float().cpu()
     rgb = torch.einsum("chw,cr->rhw", latent, SD_LATENT_RGB)
-    rgb = ((rgb + 1) / 2).clamp(0, 1).mul(255).byte().permute(1, 2, 0).numpy()
-    image = Image.fromarray(rgb, mode="RGB")
+    pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).byte().permute(1, 2, 0).numpy()
+    image = Image.fromarray(pixels, mode="RGB")
     scale = side / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.BILINEAR)
