@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -391,3 +392,36 @@ def jobs_reap(*, now: datetime | None = None) -> ReapResult:
         logger.warning("stale jobs reaped", extra={"requeued": requeued, "failed": failed})
         transaction.on_commit(queue_positions_publish)
     return ReapResult(requeued=requeued, failed=failed)
+
+
+def job_rerun(*, job: GenerationJob, user: User) -> GenerationJob:
+    """Queue the same request again (a random seed stays random)."""
+    if job.user_id != user.pk:
+        raise NotYourJob
+    return job_submit(
+        user=user,
+        model_version=job.model_version,
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
+        seed=job.seed,
+        steps=job.steps,
+        cfg_scale=job.cfg_scale,
+        width=job.width,
+        height=job.height,
+        sampler=job.sampler,
+    )
+
+
+@transaction.atomic
+def job_delete(*, job: GenerationJob, user: User) -> None:
+    """Remove a finished job and its private pictures; published pictures stay in the gallery."""
+    if job.user_id != user.pk:
+        raise NotYourJob
+    locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if not locked.is_finished:
+        raise GenerationRejected(_("Cancel the job before deleting it."))
+    private = Image.objects.filter(job=locked, is_published=False)
+    for name in private.values_list("file", flat=True):
+        transaction.on_commit(partial(default_storage.delete, name))
+    private.delete()
+    locked.delete()

@@ -9,4 +9,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", views.job_detail, name="job"),
     path("jobs/<int:pk>/status", views.job_status_json, name="job_status"),
     path("jobs/<int:pk>/cancel", views.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/rerun", views.job_rerun, name="job_rerun"),
+    path("jobs/<int:pk>/delete", views.job_delete, name="job_delete"),
+    path("history/", views.history, name="history"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -78,3 +79,38 @@ def job_status_json(request: HttpRequest, pk: int) -> JsonResponse:
     if job is None:
         return JsonResponse({"detail": "No such job."}, status=404)
     return JsonResponse(job_status(job=job))
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    jobs = jobs_of_user(user=request.user).prefetch_related("images")
+    page = Paginator(jobs, 20).get_page(request.GET.get("page"))
+    return render(request, "generation/history.html", {"page": page})
+
+
+@login_required
+@require_POST
+def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    assert isinstance(request.user, User)
+    job = _own_job(request, pk)
+    try:
+        new_job = services.job_rerun(job=job, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("generation:history")
+    return redirect(new_job.get_absolute_url())
+
+
+@login_required
+@require_POST
+def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    assert isinstance(request.user, User)
+    job = _own_job(request, pk)
+    try:
+        services.job_delete(job=job, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The job was deleted."))
+    return redirect("generation:history")

@@ -10,6 +10,12 @@
     show();
     input.addEventListener("input", show);
   });
+  // Destructive forms ask first.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
   // The language selector switches as soon as a language is picked.
   var lang = document.getElementById("language-select");
   if (lang) lang.addEventListener("change", function () { lang.form.submit(); });
