@@ -59,6 +59,9 @@ class GenerationJob(models.Model):
         _("sampler"), max_length=30, choices=Sampler.choices, default=Sampler.EULER_A
     )
 
+    # SHA-256 of the model file and every parameter that decides the pixels (result cache key).
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True, db_index=True)
+
     state = models.CharField(
         _("state"), max_length=12, choices=State.choices, default=State.QUEUED, db_index=True
     )

@@ -15,6 +15,7 @@ from generation.errors import GenerationRejected
 from generation.models import GenerationJob
 from generation.realtime import job_group, job_latest_message
 from generation.services import job_execute, job_submit
+from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
 from visionary.celery import app as celery_app
 
@@ -206,3 +207,39 @@ def test_previews_are_pushed_every_n_steps(
     assert all(m["image"].startswith("data:image/jpeg;base64,") for m in previews)
     assert job_latest_message(job.pk, "preview")["step"] == 6
     assert job_latest_message(job.pk)["type"] == "done"  # previews never hide the state
+
+
+def test_identical_request_with_explicit_seed_is_answered_from_the_stored_result(
+    member, tiny_version, django_capture_on_commit_callbacks
+):
+    first = _submit(member, tiny_version, seed=11)
+    job_execute(job_id=first.pk, worker="w")
+    _drain_generation_queue()
+    other_member = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _submit(other_member, tiny_version, seed=11)
+    assert again.state == GenerationJob.State.SUCCEEDED  # at once, no worker involved
+    assert again.worker == "result-cache"
+    assert _drain_generation_queue() == []
+    original, copy = first.images.get(), again.images.get()
+    assert copy.owner == other_member and not copy.is_published
+    assert copy.file.name != original.file.name  # each picture owns its file
+    with default_storage.open(original.file.name) as a, default_storage.open(copy.file.name) as b:
+        assert a.read() == b.read()
+
+
+def test_random_seed_requests_always_run(member, tiny_version):
+    first = _submit(member, tiny_version, seed=-1)
+    job_execute(job_id=first.pk, worker="w")
+    again = _submit(member, tiny_version, seed=-1)
+    assert again.state == GenerationJob.State.QUEUED
+
+
+@pytest.mark.parametrize(
+    "change", [{"steps": 5}, {"prompt": "a blue circle"}, {"sampler": "DDIM"}, {"cfg_scale": 6}]
+)
+def test_a_different_parameter_is_not_answered_from_the_cache(member, tiny_version, change):
+    first = _submit(member, tiny_version, seed=3)
+    job_execute(job_id=first.pk, worker="w")
+    again = _submit(member, tiny_version, seed=3, **change)
+    assert again.state == GenerationJob.State.QUEUED
