@@ -53,6 +53,13 @@ class GenerateForm(forms.Form):
     )
     width = forms.TypedChoiceField(label=_("Width"), choices=SIZE_CHOICES, coerce=int)
     height = forms.TypedChoiceField(label=_("Height"), choices=SIZE_CHOICES, coerce=int)
+    batch_size = forms.TypedChoiceField(
+        label=_("Pictures"),
+        choices=[(n, str(n)) for n in range(1, 5)],
+        coerce=int,
+        initial=1,
+        help_text=_("Made together in one run; picture n uses seed + n − 1."),
+    )
     seed = forms.IntegerField(
         label=_("Seed"),
         min_value=-1,

@@ -58,6 +58,10 @@ class GenerationJob(models.Model):
     sampler = models.CharField(
         _("sampler"), max_length=30, choices=Sampler.choices, default=Sampler.EULER_A
     )
+    # Pictures made by one pipeline call; picture i uses seed + i (as AUTOMATIC1111 does).
+    batch_size = models.PositiveSmallIntegerField(
+        _("batch size"), default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
 
     # SHA-256 of the model file and every parameter that decides the pixels (result cache key).
     fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True, db_index=True)

@@ -51,6 +51,7 @@ def job_submit(
     width: int | None = None,
     height: int | None = None,
     sampler: str = "Euler a",
+    batch_size: int = 1,
     enqueue: bool = True,
 ) -> GenerationJob:
     """Validate, record the job as queued and wake a worker once the row is committed."""
@@ -80,6 +81,7 @@ def job_submit(
         width=width,
         height=height,
         sampler=sampler,
+        batch_size=batch_size,
     )
     try:
         job.full_clean(exclude=["user", "model_version"])
@@ -244,23 +246,27 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
         height=job.height,
         sampler=job.sampler,
         seed=seed,
+        batch_size=job.batch_size,
     )
     reporter = _ProgressReporter(job.pk)
     pictures = text_to_image(pipe, request, on_step=reporter, should_stop=reporter.cancel_requested)
-    recipe = Recipe(
-        prompt=job.prompt,
-        negative_prompt=job.negative_prompt,
-        steps=job.steps,
-        sampler=job.sampler,
-        cfg_scale=job.cfg_scale,
-        seed=seed,
-        width=job.width,
-        height=job.height,
-        model_hash=model_file.autov2,
-        model_name=job.model_version.model.name,
-    )
-    infotext = infotext_build(recipe)
-    return [(png_with_infotext(picture, infotext), seed, infotext) for picture in pictures]
+    results = []
+    for index, picture in enumerate(pictures):
+        recipe = Recipe(
+            prompt=job.prompt,
+            negative_prompt=job.negative_prompt,
+            steps=job.steps,
+            sampler=job.sampler,
+            cfg_scale=job.cfg_scale,
+            seed=seed + index,
+            width=job.width,
+            height=job.height,
+            model_hash=model_file.autov2,
+            model_name=job.model_version.model.name,
+        )
+        infotext = infotext_build(recipe)
+        results.append((png_with_infotext(picture, infotext), seed + index, infotext))
+    return results
 
 
 def _still_ours(job: GenerationJob) -> bool:
@@ -297,7 +303,7 @@ def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) ->
         )
         image.file.save("result.png", ContentFile(png), save=False)
         image.save()
-        job.seed_used = seed
+    job.seed_used = images[0][1] if images else None
     job.state = GenerationJob.State.SUCCEEDED
     job.progress_step = job.steps
     job.finished_at = timezone.now()
@@ -414,6 +420,7 @@ def job_rerun(*, job: GenerationJob, user: User) -> GenerationJob:
         width=job.width,
         height=job.height,
         sampler=job.sampler,
+        batch_size=job.batch_size,
     )
 
 
@@ -443,6 +450,7 @@ def job_fingerprint(job: GenerationJob, model_sha256: str) -> str:
         f"{job.cfg_scale:g}",
         f"{job.width}x{job.height}",
         job.sampler,
+        str(job.batch_size),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 

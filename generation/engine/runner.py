@@ -34,6 +34,7 @@ class TextToImage:
     height: int
     sampler: str
     seed: int
+    batch_size: int = 1
 
 
 def pipeline_load(path: Path, *, device: str = "cpu") -> StableDiffusionPipeline:
@@ -60,7 +61,12 @@ def text_to_image(
     pipe.scheduler = scheduler_for(
         request.sampler, getattr(pipe, "base_scheduler_config", pipe.scheduler.config)
     )
-    generator = torch.Generator(device="cpu").manual_seed(request.seed)
+    # One generator per picture, seeded seed + i: picture i starts from the same noise as a
+    # single run with that seed.
+    generators = [
+        torch.Generator(device="cpu").manual_seed(request.seed + i)
+        for i in range(request.batch_size)
+    ]
     stopped = False
 
     def step_end(
@@ -82,7 +88,8 @@ def text_to_image(
             guidance_scale=request.cfg_scale,
             width=request.width,
             height=request.height,
-            generator=generator,
+            num_images_per_prompt=request.batch_size,
+            generator=generators,
             callback_on_step_end=step_end,
             callback_on_step_end_tensor_inputs=["latents"],
             output_type="pil",

@@ -6,6 +6,7 @@ import base64
 import io
 import random
 
+import numpy as np
 import pytest
 import torch
 from diffusers import DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler
@@ -178,3 +179,12 @@ def test_preview_data_url_is_a_jpeg():
     data = base64.b64decode(url.split(",", 1)[1])
     assert Image.open(io.BytesIO(data)).format == "JPEG"
     assert len(url) < 20_000  # small enough to push every few steps
+
+
+def test_batch_picture_matches_a_single_run_with_its_seed(tiny_model_dir):
+    pipe = pipeline_load(tiny_model_dir)
+    batch = text_to_image(pipe, _request(seed=4, batch_size=2, sampler="DDIM"))
+    single = text_to_image(pipe, _request(seed=5, sampler="DDIM"))[0]
+    assert len(batch) == 2
+    difference = np.abs(np.asarray(batch[1], dtype=int) - np.asarray(single, dtype=int)).max()
+    assert difference <= 2  # same noise; batched matmuls may round differently

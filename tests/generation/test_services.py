@@ -243,3 +243,24 @@ def test_a_different_parameter_is_not_answered_from_the_cache(member, tiny_versi
     job_execute(job_id=first.pk, worker="w")
     again = _submit(member, tiny_version, seed=3, **change)
     assert again.state == GenerationJob.State.QUEUED
+
+
+def test_a_batch_makes_one_picture_per_seed(member, tiny_version):
+    job = _submit(member, tiny_version, seed=20, batch_size=3)
+    job_execute(job_id=job.pk, worker="w")
+    job.refresh_from_db()
+    images = list(job.images.order_by("pk"))
+    assert [image.seed for image in images] == [20, 21, 22]
+    assert all(f"Seed: {image.seed}," in image.infotext for image in images)
+    assert job.seed_used == 20
+    contents = set()
+    for image in images:
+        with default_storage.open(image.file.name) as fh:
+            contents.add(fh.read())
+    assert len(contents) == 3
+
+
+def test_batch_size_is_bounded(member, tiny_version):
+    with pytest.raises(GenerationRejected) as excinfo:
+        _submit(member, tiny_version, batch_size=5)
+    assert "batch_size" in excinfo.value.error_dict

@@ -26,6 +26,7 @@ def _form(version, **overrides):
         "width": 64,
         "height": 64,
         "seed": 5,
+        "batch_size": 1,
     }
     data.update(overrides)
     return data
@@ -58,7 +59,15 @@ def test_submit_queues_and_redirects_to_the_job(member_client, member, tiny_vers
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("steps", 0), ("steps", 101), ("cfg_scale", 31), ("width", 65), ("seed", -2), ("prompt", "")],
+    [
+        ("steps", 0),
+        ("steps", 101),
+        ("cfg_scale", 31),
+        ("width", 65),
+        ("seed", -2),
+        ("prompt", ""),
+        ("batch_size", 5),
+    ],
 )
 def test_bad_parameters_give_field_errors_and_queue_nothing(
     member_client, tiny_version, field, value
