@@ -46,10 +46,10 @@ def generate(request: HttpRequest) -> HttpResponse:
             request.session[SESSION_LAST_SETTINGS] = form.remembered()
             return redirect(job.get_absolute_url())
     status = 400 if request.method == "POST" else 200
-    recent = jobs_of_user(user=request.user)[:8]
-    return render(
-        request, "generation/generate.html", {"form": form, "recent": recent}, status=status
-    )
+    recent = list(jobs_of_user(user=request.user)[:8])
+    last_seed = next((job.seed_used for job in recent if job.seed_used is not None), None)
+    context = {"form": form, "recent": recent, "last_seed": last_seed}
+    return render(request, "generation/generate.html", context, status=status)
 
 
 @login_required

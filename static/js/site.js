@@ -16,6 +16,16 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // Seed helpers on the generate page: random (-1) and reuse the last seed.
+  var seedTools = document.querySelector("[data-seed-tools]");
+  var seedInput = document.getElementById("id_seed");
+  if (seedTools && seedInput) {
+    seedTools.hidden = false;
+    seedInput.parentNode.appendChild(seedTools);
+    seedTools.querySelectorAll("[data-seed-value]").forEach(function (button) {
+      button.addEventListener("click", function () { seedInput.value = button.dataset.seedValue; });
+    });
+  }
   // The language selector switches as soon as a language is picked.
   var lang = document.getElementById("language-select");
   if (lang) lang.addEventListener("change", function () { lang.form.submit(); });

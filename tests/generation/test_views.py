@@ -161,3 +161,12 @@ def test_cancel_answers_json_when_asked(member_client, member):
         reverse("generation:job_cancel", args=[job.pk]), HTTP_ACCEPT="application/json"
     )
     assert response.json() == {"id": job.pk, "cancel_requested": True}
+
+
+def test_generate_page_offers_to_reuse_the_last_seed(member_client, member, tiny_version):
+    member_client.post(GENERATE, _form(tiny_version, seed=4242))
+    job_execute(job_id=GenerationJob.objects.get(user=member).pk, worker="w")
+    html = member_client.get(GENERATE).content.decode()
+    assert 'data-seed-value="4242"' in html
+    assert 'aria-label="Reuse the last seed (4242)"' in html
+    assert 'aria-label="Random seed"' in html
