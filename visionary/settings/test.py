@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_CHANNEL_HOST, REDIS_URL
+from .base import CACHES, DATABASES, REDIS_CHANNEL_HOST, REDIS_URL
 
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 DEBUG = False
@@ -17,6 +17,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATA_DIR = Path(tempfile.mkdtemp(prefix="visionary-test-"))
 MEDIA_ROOT = DATA_DIR / "media"
 MODELS_DIR = DATA_DIR / "models"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get(
+    "DATABASE_URL"
+):
+    # Commands run with test settings (makemigrations --check) get a database file that exists.
+    DATABASES["default"]["NAME"] = str(DATA_DIR / "visionary.sqlite3")
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
