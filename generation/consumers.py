@@ -1,4 +1,4 @@
-"""WebSocket consumer for one job: the owner watches it form live."""
+"""WebSocket consumers: one job (its owner, or anyone when shared live) and the public live stream."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from generation.realtime import job_group, job_latest_message
-from generation.selectors import job_for_owner, job_state_message
+from generation.realtime import LIVE_GROUP, job_group, job_latest_message
+from generation.selectors import job_state_message, job_watchable_by, jobs_live_state
 
 CLOSE_FORBIDDEN = 4403
 
@@ -19,7 +19,7 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
-        job = await database_sync_to_async(job_for_owner)(
+        job = await database_sync_to_async(job_watchable_by)(
             user=self.scope["user"], job_id=self.job_id
         )
         if job is None:
@@ -42,6 +42,25 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Clients only listen; commands (cancel) go through HTTP."""
+
+    async def job_message(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["message"])
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """/ws/live/: every generation its owner shares live, for anyone watching /live."""
+
+    async def connect(self) -> None:
+        await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
+        await self.accept()
+        jobs = await database_sync_to_async(jobs_live_state)()
+        await self.send_json({"type": "live", "jobs": jobs})
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Watchers only listen."""
 
     async def job_message(self, event: dict[str, Any]) -> None:
         await self.send_json(event["message"])

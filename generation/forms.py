@@ -60,6 +60,11 @@ class GenerateForm(forms.Form):
         initial=1,
         help_text=_("Made together in one run; picture n uses seed + n − 1."),
     )
+    share_live = forms.BooleanField(
+        label=_("Let anyone watch this picture form on the live page"),
+        required=False,
+        help_text=_("Watchers see the progress and previews, not the finished picture."),
+    )
     seed = forms.IntegerField(
         label=_("Seed"),
         min_value=-1,

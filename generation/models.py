@@ -63,6 +63,11 @@ class GenerationJob(models.Model):
         _("batch size"), default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
 
+    share_live = models.BooleanField(
+        _("share live"),
+        default=False,
+        help_text=_("Anyone may watch this generation form on the live page."),
+    )
     # SHA-256 of the model file and every parameter that decides the pixels (result cache key).
     fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True, db_index=True)
 

@@ -27,10 +27,21 @@ def job_latest_message(job_id: int, slot: str = "latest") -> dict[str, Any] | No
     return message
 
 
-def job_publish(job_id: int, message: dict[str, Any], *, latest_key: str = "latest") -> None:
+LIVE_GROUP = "live"
+
+
+def job_publish(
+    job_id: int,
+    message: dict[str, Any],
+    *,
+    latest_key: str = "latest",
+    live: dict[str, Any] | None = None,
+) -> None:
     """Store and broadcast one message; a broken channel layer never fails the job.
 
-    Previews are kept in their own slot, so the latest state stays the latest progress."""
+    Previews are kept in their own slot, so the latest state stays the latest progress. For a job
+    its owner shares live, ``live`` is the copy for the public /ws/live/ stream (never carrying
+    private picture URLs)."""
     cache.set(_latest_key(job_id, latest_key), message, timeout=LATEST_TTL_SECONDS)
     layer = get_channel_layer()
     if layer is None:
@@ -39,5 +50,9 @@ def job_publish(job_id: int, message: dict[str, Any], *, latest_key: str = "late
         async_to_sync(layer.group_send)(
             job_group(job_id), {"type": "job.message", "message": message}
         )
+        if live is not None:
+            async_to_sync(layer.group_send)(
+                LIVE_GROUP, {"type": "job.message", "message": {**live, "job": job_id}}
+            )
     except Exception:
         logger.exception("could not push a job message", extra={"job_id": job_id})

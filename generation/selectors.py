@@ -103,3 +103,52 @@ def queue_order(*, limit: int = 1000) -> list[GenerationJob]:
                 next_turn.append(uid)
         turn = next_turn
     return order
+
+
+def live_card(job: GenerationJob) -> dict[str, Any]:
+    """What watchers of /live see of a shared job: never the owner's private pictures."""
+    return {
+        "prompt": job.prompt[:300],
+        "owner": job.user.name if job.user.is_active else "",
+        "total": job.steps,
+        "size": f"{job.width}x{job.height}",
+        "model": str(job.model_version),
+    }
+
+
+def jobs_live() -> QuerySet[GenerationJob]:
+    """Running generations whose owners share them live."""
+    return (
+        GenerationJob.objects.filter(state=GenerationJob.State.RUNNING, share_live=True)
+        .select_related("user", "model_version__model")
+        .order_by("started_at")
+    )
+
+
+def jobs_live_state(*, limit: int = 50) -> list[dict[str, Any]]:
+    """The /ws/live/ first message: every shared running job with its latest progress/preview."""
+    cards = []
+    for job in jobs_live()[:limit]:
+        progress = job_latest_message(job.pk) or {}
+        preview = job_latest_message(job.pk, "preview") or {}
+        cards.append(
+            {
+                "job": job.pk,
+                **live_card(job),
+                "step": progress.get("step", 0),
+                "preview": preview.get("image"),
+            }
+        )
+    return cards
+
+
+def job_watchable_by(
+    *, user: AbstractBaseUser | AnonymousUser, job_id: int
+) -> GenerationJob | None:
+    """The owner may watch a job; anyone may watch one shared live."""
+    job = GenerationJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    if job.share_live or (user.is_authenticated and job.user_id == user.pk):
+        return job
+    return None

@@ -29,7 +29,7 @@ from generation.engine.runner import Interrupted, TextToImage, text_to_image
 from generation.errors import GenerationRejected
 from generation.models import GenerationJob
 from generation.realtime import job_publish
-from generation.selectors import queue_order
+from generation.selectors import live_card, queue_order
 from generation.worker import held_model_versions, model_cache_acquire
 from modelhub.models import ModelVersion
 from modelhub.selectors import version_primary_file
@@ -52,6 +52,7 @@ def job_submit(
     height: int | None = None,
     sampler: str = "Euler a",
     batch_size: int = 1,
+    share_live: bool = False,
     enqueue: bool = True,
 ) -> GenerationJob:
     """Validate, record the job as queued and wake a worker once the row is committed."""
@@ -82,6 +83,7 @@ def job_submit(
         height=height,
         sampler=sampler,
         batch_size=batch_size,
+        share_live=share_live,
     )
     try:
         job.full_clean(exclude=["user", "model_version"])
@@ -155,8 +157,9 @@ class _ProgressReporter:
     """Publishes step, total and ETA at most once per interval (first and last steps always),
     and keeps the job's heartbeat fresh for the reaper."""
 
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, *, live: bool = False) -> None:
         self.job_id = job_id
+        self.live = live
         self.started = time.monotonic()
         self.last_sent: float | None = None
         self.last_beat = self.started
@@ -178,19 +181,19 @@ class _ProgressReporter:
         self.last_sent = now
         elapsed = now - self.started
         eta = elapsed / step * (total - step) if step else None
-        job_publish(
-            self.job_id,
-            {
-                "type": "progress",
-                "step": step,
-                "total": total,
-                "eta_s": round(eta, 2) if eta is not None else None,
-            },
-        )
+        progress = {
+            "type": "progress",
+            "step": step,
+            "total": total,
+            "eta_s": round(eta, 2) if eta is not None else None,
+        }
+        job_publish(self.job_id, progress, live=progress if self.live else None)
         every = settings.GENERATION_PREVIEW_EVERY_STEPS
         if latents is not None and every and step % every == 0 and step < total:
             preview = {"type": "preview", "step": step, "image": preview_data_url(latents)}
-            job_publish(self.job_id, preview, latest_key="preview")
+            job_publish(
+                self.job_id, preview, latest_key="preview", live=preview if self.live else None
+            )
 
 
 def job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -212,7 +215,8 @@ def job_run_next(*, worker: str) -> GenerationJob | None:
 
 def _job_run_claimed(job: GenerationJob) -> GenerationJob:
     """Run a claimed job: succeeded with its images, cancelled, or failed with a reason."""
-    job_publish(job.pk, {"type": "status", "state": job.state})
+    status = {"type": "status", "state": job.state}
+    job_publish(job.pk, status, live={**status, **live_card(job)} if job.share_live else None)
     try:
         images = _job_render(job)
     except Interrupted:
@@ -248,7 +252,7 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
         seed=seed,
         batch_size=job.batch_size,
     )
-    reporter = _ProgressReporter(job.pk)
+    reporter = _ProgressReporter(job.pk, live=job.share_live)
     pictures = text_to_image(pipe, request, on_step=reporter, should_stop=reporter.cancel_requested)
     results = []
     for index, picture in enumerate(pictures):
@@ -309,7 +313,8 @@ def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) ->
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "progress_step", "finished_at", "seed_used"])
     urls = [image.get_file_url() for image in job.images.order_by("pk")]
-    transaction.on_commit(lambda: job_publish(job.pk, {"type": "done", "images": urls}))
+    live = {"type": "done"} if job.share_live else None  # pictures stay private until published
+    transaction.on_commit(lambda: job_publish(job.pk, {"type": "done", "images": urls}, live=live))
     logger.info("job succeeded", extra={"job_id": job.pk})
     return job
 
@@ -323,7 +328,10 @@ def _job_fail(*, job: GenerationJob, message: str) -> GenerationJob:
     job.error = message
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "error", "finished_at"])
-    transaction.on_commit(lambda: job_publish(job.pk, {"type": "error", "message": message}))
+    error = {"type": "error", "message": message}
+    transaction.on_commit(
+        lambda: job_publish(job.pk, error, live=error if job.share_live else None)
+    )
     return job
 
 
@@ -334,7 +342,10 @@ def _job_finish_cancelled(*, job: GenerationJob) -> GenerationJob:
         job.state = GenerationJob.State.CANCELLED
         job.finished_at = timezone.now()
         job.save(update_fields=["state", "finished_at"])
-        transaction.on_commit(lambda: job_publish(job.pk, {"type": "cancelled"}))
+        cancelled = {"type": "cancelled"}
+        transaction.on_commit(
+            lambda: job_publish(job.pk, cancelled, live=cancelled if job.share_live else None)
+        )
     return job
 
 

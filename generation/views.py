@@ -16,7 +16,7 @@ from accounts.models import User
 from generation import services
 from generation.forms import GenerateForm
 from generation.models import GenerationJob
-from generation.selectors import job_for_owner, job_status, jobs_of_user
+from generation.selectors import job_for_owner, job_status, jobs_live_state, jobs_of_user
 
 SESSION_LAST_SETTINGS = "generation_last_settings"
 
@@ -114,3 +114,8 @@ def job_delete(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The job was deleted."))
     return redirect("generation:history")
+
+
+def live(request: HttpRequest) -> HttpResponse:
+    """Generations in progress that their owners share; updated over /ws/live/."""
+    return render(request, "generation/live.html", {"jobs": jobs_live_state()})

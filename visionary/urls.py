@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
 from gallery import views as gallery_views
+from generation import views as generation_views
 from visionary import health
 
 admin.site.site_header = _("Visionary Art moderation")
@@ -25,5 +26,6 @@ urlpatterns = [
     path("gallery/", include("gallery.urls")),
     path("models/", include("modelhub.urls")),
     path("generate/", include("generation.urls")),
+    path("live/", generation_views.live, name="live"),
     path("feed/", include("social.urls")),
 ]
