@@ -8,9 +8,12 @@ from modelhub.models import AIModel, ModelFile, ModelVersion
 
 
 def versions_generatable() -> QuerySet[ModelVersion]:
-    """Checkpoint versions that have weights on disk to generate with."""
+    """Checkpoint versions that have weights on disk to generate with. Single-file checkpoints
+    are registered and listed in the hub but not generatable until single-file loading lands."""
     return (
-        ModelVersion.objects.filter(model__type=AIModel.Type.CHECKPOINT, files__isnull=False)
+        ModelVersion.objects.filter(
+            model__type=AIModel.Type.CHECKPOINT, files__format=ModelFile.Format.DIFFUSERS
+        )
         .select_related("model")
         .distinct()
         .order_by("-is_default", "model__name", "-created_at")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from modelhub.models import AIModel, ModelFile, ModelVersion
+from modelhub.safetensors_check import InvalidModelFile, safetensors_header_validate
 
 
 def directory_sha256(directory: Path) -> tuple[str, int]:
@@ -69,6 +72,98 @@ def model_register_diffusers(
         version=version,
         format=ModelFile.Format.DIFFUSERS,
         path=relative.as_posix(),
+        size_bytes=size,
+        sha256=sha256,
+    )
+    return version
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def model_import_safetensors(
+    *,
+    path: Path,
+    model_type: str,
+    base_model: str,
+    owner: User,
+    name: str = "",
+    version_name: str = "v1",
+    description: str = "",
+) -> ModelVersion:
+    """Register a .safetensors checkpoint or LoRA from disk, after validating its header.
+
+    The file is copied under MODELS_DIR/imported/<sha256>.safetensors; if registering fails the
+    copy is removed again, so nothing is left half-written."""
+    if model_type not in AIModel.Type.values:
+        raise InvalidModelFile(_("Unknown model type: %(t)s.") % {"t": model_type})
+    if base_model not in ModelVersion.BaseModel.values:
+        raise InvalidModelFile(_("Unknown base model: %(b)s.") % {"b": base_model})
+    safetensors_header_validate(path)
+    sha256, size = file_sha256(path)
+    existing = ModelFile.objects.filter(sha256=sha256).select_related("version__model").first()
+    if existing is not None:
+        raise InvalidModelFile(
+            _("This file is already registered as %(version)s.") % {"version": existing.version}
+        )
+    target = Path(settings.MODELS_DIR) / "imported" / f"{sha256}.safetensors"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    try:
+        return _model_file_register(
+            target=target,
+            sha256=sha256,
+            size=size,
+            model_type=model_type,
+            base_model=base_model,
+            owner=owner,
+            name=name or path.stem,
+            version_name=version_name,
+            description=description,
+        )
+    except Exception:
+        target.unlink(missing_ok=True)
+        raise
+
+
+@transaction.atomic
+def _model_file_register(
+    *,
+    target: Path,
+    sha256: str,
+    size: int,
+    model_type: str,
+    base_model: str,
+    owner: User,
+    name: str,
+    version_name: str,
+    description: str,
+) -> ModelVersion:
+    model, created = AIModel.objects.get_or_create(
+        name=name, defaults={"type": model_type, "owner": owner, "description": description}
+    )
+    if not created and (model.type != model_type or model.owner_id != owner.pk):
+        raise InvalidModelFile(
+            _("A model named %(name)s already exists and is not yours or not a %(type)s.")
+            % {"name": name, "type": model_type}
+        )
+    if model.versions.filter(name=version_name).exists():
+        raise InvalidModelFile(
+            _("%(name)s already has a version %(version)s.")
+            % {"name": name, "version": version_name}
+        )
+    version = ModelVersion.objects.create(model=model, name=version_name, base_model=base_model)
+    ModelFile.objects.create(
+        version=version,
+        format=ModelFile.Format.SAFETENSORS,
+        path=target.relative_to(Path(settings.MODELS_DIR)).as_posix(),
         size_bytes=size,
         sha256=sha256,
     )
