@@ -60,6 +60,15 @@ class GenerateForm(forms.Form):
         initial=1,
         help_text=_("Made together in one run; picture n uses seed + n − 1."),
     )
+    clip_skip = forms.IntegerField(
+        label=_("Clip skip"),
+        min_value=1,
+        max_value=12,
+        initial=1,
+        help_text=_(
+            "1 uses the text encoder's last layer; 2 (popular for anime models) the one before."
+        ),
+    )
     share_live = forms.BooleanField(
         label=_("Let anyone watch this picture form on the live page"),
         required=False,

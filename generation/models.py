@@ -58,6 +58,9 @@ class GenerationJob(models.Model):
     sampler = models.CharField(
         _("sampler"), max_length=30, choices=Sampler.choices, default=Sampler.EULER_A
     )
+    clip_skip = models.PositiveSmallIntegerField(
+        _("clip skip"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
     # Pictures made by one pipeline call; picture i uses seed + i (as AUTOMATIC1111 does).
     batch_size = models.PositiveSmallIntegerField(
         _("batch size"), default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]

@@ -52,6 +52,7 @@ def job_submit(
     height: int | None = None,
     sampler: str = "Euler a",
     batch_size: int = 1,
+    clip_skip: int = 1,
     share_live: bool = False,
     enqueue: bool = True,
 ) -> GenerationJob:
@@ -83,6 +84,7 @@ def job_submit(
         height=height,
         sampler=sampler,
         batch_size=batch_size,
+        clip_skip=clip_skip,
         share_live=share_live,
     )
     try:
@@ -251,6 +253,7 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
         sampler=job.sampler,
         seed=seed,
         batch_size=job.batch_size,
+        clip_skip=job.clip_skip,
     )
     reporter = _ProgressReporter(job.pk, live=job.share_live)
     pictures = text_to_image(pipe, request, on_step=reporter, should_stop=reporter.cancel_requested)
@@ -267,6 +270,7 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
             height=job.height,
             model_hash=model_file.autov2,
             model_name=job.model_version.model.name,
+            clip_skip=job.clip_skip,
         )
         infotext = infotext_build(recipe)
         results.append((png_with_infotext(picture, infotext), seed + index, infotext))
@@ -432,6 +436,8 @@ def job_rerun(*, job: GenerationJob, user: User) -> GenerationJob:
         height=job.height,
         sampler=job.sampler,
         batch_size=job.batch_size,
+        clip_skip=job.clip_skip,
+        share_live=job.share_live,
     )
 
 
@@ -462,6 +468,7 @@ def job_fingerprint(job: GenerationJob, model_sha256: str) -> str:
         f"{job.width}x{job.height}",
         job.sampler,
         str(job.batch_size),
+        str(job.clip_skip),
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 

@@ -21,6 +21,7 @@ class Recipe:
     height: int
     model_hash: str
     model_name: str
+    clip_skip: int = 1
 
 
 def _number(value: float) -> str:
@@ -40,6 +41,8 @@ def infotext_build(recipe: Recipe) -> str:
         ("Model hash", recipe.model_hash),
         ("Model", recipe.model_name),
     ]
+    if recipe.clip_skip > 1:
+        fields.append(("Clip skip", str(recipe.clip_skip)))
     lines.append(", ".join(f"{key}: {value}" for key, value in fields))
     return "\n".join(lines)
 

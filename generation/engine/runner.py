@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -35,6 +36,8 @@ class TextToImage:
     sampler: str
     seed: int
     batch_size: int = 1
+    # A1111's meaning: 1 uses the text encoder's last layer, 2 the one before it, ...
+    clip_skip: int = 1
 
 
 def pipeline_load(path: Path, *, device: str = "cpu") -> StableDiffusionPipeline:
@@ -48,7 +51,20 @@ def pipeline_load(path: Path, *, device: str = "cpu") -> StableDiffusionPipeline
     pipe.set_progress_bar_config(disable=True)
     # Each job builds its scheduler from the model's original schedule, whatever ran before.
     pipe.base_scheduler_config = pipe.scheduler.config
+    _clip_skip_compat(pipe.text_encoder)
     return pipe.to(device)
+
+
+def _clip_skip_compat(text_encoder: Any) -> None:
+    """diffusers 0.42 applies clip skip through ``text_encoder.text_model.final_layer_norm``;
+    transformers 5 flattened CLIPTextModel (no ``text_model``). Expose the layer norm under the
+    old path, outside nn.Module's registry so parameters and state_dict are unchanged."""
+    if text_encoder is not None and not hasattr(text_encoder, "text_model"):
+        final_norm = getattr(text_encoder, "final_layer_norm", None)
+        if final_norm is not None:
+            object.__setattr__(
+                text_encoder, "text_model", SimpleNamespace(final_layer_norm=final_norm)
+            )
 
 
 def text_to_image(
@@ -89,6 +105,8 @@ def text_to_image(
             width=request.width,
             height=request.height,
             num_images_per_prompt=request.batch_size,
+            # diffusers counts layers skipped: A1111's "Clip skip: 2" is diffusers' clip_skip=1.
+            clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
             generator=generators,
             callback_on_step_end=step_end,
             callback_on_step_end_tensor_inputs=["latents"],

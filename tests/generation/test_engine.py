@@ -188,3 +188,16 @@ def test_batch_picture_matches_a_single_run_with_its_seed(tiny_model_dir):
     assert len(batch) == 2
     difference = np.abs(np.asarray(batch[1], dtype=int) - np.asarray(single, dtype=int)).max()
     assert difference <= 2  # same noise; batched matmuls may round differently
+
+
+def test_clip_skip_is_written_to_infotext_only_when_used():
+    assert "Clip skip" not in infotext_build(RECIPE)
+    text = infotext_build(Recipe(**{**RECIPE.__dict__, "clip_skip": 2}))
+    assert text.endswith("Model: Visionary Tiny, Clip skip: 2")
+
+
+def test_clip_skip_changes_the_picture(tiny_model_dir):
+    pipe = pipeline_load(tiny_model_dir)
+    plain = text_to_image(pipe, _request(sampler="DDIM"))[0]
+    skipped = text_to_image(pipe, _request(sampler="DDIM", clip_skip=2))[0]
+    assert plain.tobytes() != skipped.tobytes()

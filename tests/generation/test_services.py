@@ -264,3 +264,9 @@ def test_batch_size_is_bounded(member, tiny_version):
     with pytest.raises(GenerationRejected) as excinfo:
         _submit(member, tiny_version, batch_size=5)
     assert "batch_size" in excinfo.value.error_dict
+
+
+def test_clip_skip_is_recorded_in_the_png(member, tiny_version):
+    job = _submit(member, tiny_version, clip_skip=2)
+    job_execute(job_id=job.pk, worker="w")
+    assert job.images.get().infotext.endswith(", Clip skip: 2")

@@ -27,6 +27,7 @@ def _form(version, **overrides):
         "height": 64,
         "seed": 5,
         "batch_size": 1,
+        "clip_skip": 1,
     }
     data.update(overrides)
     return data
@@ -67,6 +68,7 @@ def test_submit_queues_and_redirects_to_the_job(member_client, member, tiny_vers
         ("seed", -2),
         ("prompt", ""),
         ("batch_size", 5),
+        ("clip_skip", 13),
     ],
 )
 def test_bad_parameters_give_field_errors_and_queue_nothing(
