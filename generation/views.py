@@ -48,7 +48,11 @@ def generate(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     recent = list(jobs_of_user(user=request.user)[:8])
     last_seed = next((job.seed_used for job in recent if job.seed_used is not None), None)
-    context = {"form": form, "recent": recent, "last_seed": last_seed}
+    model_sizes = {
+        str(version.pk): [version.default_width, version.default_height]
+        for version in form.fields["model_version"].queryset  # type: ignore[attr-defined]
+    }
+    context = {"form": form, "recent": recent, "last_seed": last_seed, "model_sizes": model_sizes}
     return render(request, "generation/generate.html", context, status=status)
 
 

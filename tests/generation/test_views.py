@@ -172,3 +172,9 @@ def test_generate_page_offers_to_reuse_the_last_seed(member_client, member, tiny
     assert 'data-seed-value="4242"' in html
     assert 'aria-label="Reuse the last seed (4242)"' in html
     assert 'aria-label="Random seed"' in html
+
+
+def test_generate_page_carries_each_models_native_size_for_the_presets(member_client, tiny_version):
+    html = member_client.get(GENERATE).content.decode()
+    assert f'"{tiny_version.pk}": [64, 64]' in html
+    assert 'data-ratio="3:2"' in html
