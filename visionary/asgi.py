@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionary.settings.embedded")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from django.core.asgi import get_asgi_application
 
