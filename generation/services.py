@@ -277,6 +277,27 @@ def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
     return results
 
 
+def _image_store(*, job: GenerationJob, png: bytes, seed: int, infotext: str) -> Image:
+    """One private picture of ``job``: the PNG in storage, its recipe on the row."""
+    image = Image(
+        owner=job.user,
+        job=job,
+        model_version=job.model_version,
+        width=job.width,
+        height=job.height,
+        infotext=infotext,
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
+        seed=seed,
+        steps=job.steps,
+        sampler=job.sampler,
+        cfg_scale=job.cfg_scale,
+    )
+    image.file.save("result.png", ContentFile(png), save=False)
+    image.save()
+    return image
+
+
 def _still_ours(job: GenerationJob) -> bool:
     """Lock the row and check no one (the reaper, a cancel) took the job from this worker."""
     current = (
@@ -295,22 +316,7 @@ def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) ->
         job.refresh_from_db()
         return job
     for png, seed, infotext in images:
-        image = Image(
-            owner=job.user,
-            job=job,
-            model_version=job.model_version,
-            width=job.width,
-            height=job.height,
-            infotext=infotext,
-            prompt=job.prompt,
-            negative_prompt=job.negative_prompt,
-            seed=seed,
-            steps=job.steps,
-            sampler=job.sampler,
-            cfg_scale=job.cfg_scale,
-        )
-        image.file.save("result.png", ContentFile(png), save=False)
-        image.save()
+        _image_store(job=job, png=png, seed=seed, infotext=infotext)
     job.seed_used = images[0][1] if images else None
     job.state = GenerationJob.State.SUCCEEDED
     job.progress_step = job.steps
@@ -496,22 +502,7 @@ def _answer_from_result_cache(job: GenerationJob) -> bool:
     for source in sources:
         with default_storage.open(source.file.name or "") as fh:
             png = fh.read()
-        copy = Image(
-            owner=job.user,
-            job=job,
-            model_version=job.model_version,
-            width=source.width,
-            height=source.height,
-            infotext=source.infotext,
-            prompt=job.prompt,
-            negative_prompt=job.negative_prompt,
-            seed=source.seed,
-            steps=job.steps,
-            sampler=job.sampler,
-            cfg_scale=job.cfg_scale,
-        )
-        copy.file.save("result.png", ContentFile(png), save=False)
-        copy.save()
+        _image_store(job=job, png=png, seed=source.seed or job.seed, infotext=source.infotext)
     now = timezone.now()
     job.state = GenerationJob.State.SUCCEEDED
     job.seed_used = job.seed
