@@ -15,6 +15,7 @@ from diffusers.utils import logging as diffusers_logging
 from PIL import Image
 from transformers.utils import logging as transformers_logging
 
+from generation.engine.long_prompts import encode_long_prompts, needs_chunking
 from generation.engine.samplers import scheduler_for
 
 # Called after every step with (step, total, latents); latents are the current denoised state.
@@ -97,16 +98,26 @@ def text_to_image(
         return tensors
 
     with torch.inference_mode():
+        prompts: dict[str, Any]
+        if needs_chunking(pipe.tokenizer, request.prompt, request.negative_prompt):
+            embeds, negative_embeds = encode_long_prompts(
+                pipe, request.prompt, request.negative_prompt, clip_skip=request.clip_skip
+            )
+            prompts = {"prompt_embeds": embeds, "negative_prompt_embeds": negative_embeds}
+        else:
+            # diffusers counts layers skipped: A1111's "Clip skip: 2" is diffusers' clip_skip=1.
+            prompts = {
+                "prompt": request.prompt,
+                "negative_prompt": request.negative_prompt or None,
+                "clip_skip": request.clip_skip - 1 if request.clip_skip > 1 else None,
+            }
         result = pipe(
-            prompt=request.prompt,
-            negative_prompt=request.negative_prompt or None,
+            **prompts,
             num_inference_steps=request.steps,
             guidance_scale=request.cfg_scale,
             width=request.width,
             height=request.height,
             num_images_per_prompt=request.batch_size,
-            # diffusers counts layers skipped: A1111's "Clip skip: 2" is diffusers' clip_skip=1.
-            clip_skip=request.clip_skip - 1 if request.clip_skip > 1 else None,
             generator=generators,
             callback_on_step_end=step_end,
             callback_on_step_end_tensor_inputs=["latents"],

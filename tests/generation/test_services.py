@@ -270,3 +270,13 @@ def test_clip_skip_is_recorded_in_the_png(member, tiny_version):
     job = _submit(member, tiny_version, clip_skip=2)
     job_execute(job_id=job.pk, worker="w")
     assert job.images.get().infotext.endswith(", Clip skip: 2")
+
+
+def test_a_long_prompt_with_a_batch_and_clip_skip_succeeds_whole(member, tiny_version):
+    prompt = ", ".join(["a lighthouse on a cliff above a stormy sea at night"] * 10)
+    job = _submit(member, tiny_version, prompt=prompt, batch_size=2, clip_skip=2)
+    job_execute(job_id=job.pk, worker="w")
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.SUCCEEDED, job.error
+    assert all(image.infotext.startswith(prompt + "\n") for image in job.images.all())
+    assert job.images.count() == 2
