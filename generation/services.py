@@ -130,18 +130,21 @@ def job_claim_next(
     *, worker: str, held_versions: frozenset[int] = frozenset()
 ) -> GenerationJob | None:
     """Claim the fairest queued job (see selectors.queue_order). Among the jobs of the user whose
-    turn it is, one for a model this worker already holds is preferred."""
-    for _attempt in range(20):  # a few rivals may win the rows we pick; try the next ones
-        order = queue_order(limit=500)
-        if not order:
-            return None
-        head_user = order[0].user_id
-        candidates = [job for job in order if job.user_id == head_user]
-        preferred = [job for job in candidates if job.model_version_id in held_versions]
-        for job in preferred[:1] + [j for j in order if j not in preferred[:1]]:
-            claimed = _job_claim(job_id=job.pk, worker=worker)
-            if claimed is not None:
-                return claimed
+    turn it is, one for a model this worker already holds is preferred. A job a rival worker
+    claims first is skipped; that rival runs it."""
+    order = queue_order(limit=500)
+    if not order:
+        return None
+    head_user = order[0].user_id
+    preferred = next(
+        (j for j in order if j.user_id == head_user and j.model_version_id in held_versions),
+        None,
+    )
+    attempts = ([preferred] if preferred else []) + [j for j in order if j is not preferred]
+    for job in attempts:
+        claimed = _job_claim(job_id=job.pk, worker=worker)
+        if claimed is not None:
+            return claimed
     return None
 
 
