@@ -28,7 +28,7 @@ def main() -> None:
 
     from generation.engine.builder import tiny_pipeline_save
     from generation.engine.cache import ModelCache
-    from generation.engine.runner import pipeline_load
+    from generation.engine.loading import pipeline_load
 
     root = Path(tempfile.mkdtemp(prefix="visionary-cache-bench-"))
     dirs = [tiny_pipeline_save(root / f"model-{i}", seed=i) for i in range(2)]

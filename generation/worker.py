@@ -12,7 +12,7 @@ from django.core.cache import cache as shared_cache
 from django.utils import timezone
 
 from generation.engine.cache import ModelCache
-from generation.engine.runner import pipeline_load
+from generation.engine.loading import pipeline_load
 from modelhub.models import ModelFile
 
 

@@ -14,9 +14,10 @@ from PIL import Image
 
 from generation.engine.cache import ModelCache, ModelTooLarge, pipeline_nbytes
 from generation.engine.infotext import Recipe, infotext_build, png_read_infotext, png_with_infotext
+from generation.engine.loading import pipeline_load
 from generation.engine.long_prompts import encode_long_prompts, needs_chunking, token_count
 from generation.engine.previews import latents_to_preview, preview_data_url
-from generation.engine.runner import Interrupted, TextToImage, pipeline_load, text_to_image
+from generation.engine.runner import Interrupted, TextToImage, text_to_image
 from generation.engine.samplers import SAMPLERS, UnknownSampler, scheduler_for
 
 RECIPE = Recipe(

@@ -13,8 +13,8 @@ from generation.models import GenerationJob
 from generation.selectors import job_queue_position, queue_order
 from generation.services import (
     NotYourJob,
-    _job_claim,
     job_cancel,
+    job_claim,
     job_claim_next,
     job_execute,
     job_run_next,
@@ -81,8 +81,8 @@ def test_affinity_never_jumps_another_users_turn():
 
 def test_a_claimed_job_is_not_claimed_again():
     (job,) = _queued(UserFactory())
-    assert _job_claim(job_id=job.pk, worker="a") is not None
-    assert _job_claim(job_id=job.pk, worker="b") is None
+    assert job_claim(job_id=job.pk, worker="a") is not None
+    assert job_claim(job_id=job.pk, worker="b") is None
     assert job_claim_next(worker="b") is None
 
 
@@ -105,9 +105,9 @@ def test_cancel_by_another_member_is_refused_and_changes_nothing(member):
 def test_cancel_stops_a_running_job_within_one_step(member, tiny_version, monkeypatch):
     job = GenerationJobFactory(user=member, model_version=tiny_version, steps=30)
     steps_seen: list[int] = []
-    from generation import services
+    from generation.services import execute as services
 
-    original = services._ProgressReporter.__call__
+    original = services.ProgressReporter.__call__
 
     def report(self, step, total, latents=None):
         steps_seen.append(step)
@@ -115,7 +115,7 @@ def test_cancel_stops_a_running_job_within_one_step(member, tiny_version, monkey
             job_cancel(job=GenerationJob.objects.get(pk=job.pk), user=member)
         original(self, step, total, latents)
 
-    monkeypatch.setattr(services._ProgressReporter, "__call__", report)
+    monkeypatch.setattr(services.ProgressReporter, "__call__", report)
     job_execute(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert job.state == State.CANCELLED
@@ -128,12 +128,12 @@ def test_cancelling_one_job_leaves_another_users_running_job_alone(member, tiny_
     other = UserFactory()
     mine = GenerationJobFactory(user=member, model_version=tiny_version)
     theirs = GenerationJobFactory(user=other, model_version=tiny_version)
-    _job_claim(job_id=mine.pk, worker="w1")
-    _job_claim(job_id=theirs.pk, worker="w2")
+    job_claim(job_id=mine.pk, worker="w1")
+    job_claim(job_id=theirs.pk, worker="w2")
     job_cancel(job=mine, user=member)  # mine is running: its stop flag is set
-    from generation.services import _job_run_claimed
+    from generation.services import job_run_claimed
 
-    _job_run_claimed(GenerationJob.objects.get(pk=theirs.pk))
+    job_run_claimed(GenerationJob.objects.get(pk=theirs.pk))
     theirs.refresh_from_db()
     assert theirs.state == State.SUCCEEDED
     assert theirs.images.count() == 1
@@ -146,7 +146,7 @@ def test_run_next_does_nothing_when_the_queue_is_empty():
 @override_settings(GENERATION_STALE_AFTER_SECONDS=60, GENERATION_MAX_ATTEMPTS=3)
 def test_reaper_requeues_a_job_whose_worker_stopped_beating(member):
     (job,) = _queued(member)
-    _job_claim(job_id=job.pk, worker="dead-worker")
+    job_claim(job_id=job.pk, worker="dead-worker")
     GenerationJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - timedelta(minutes=5)
     )
@@ -159,7 +159,7 @@ def test_reaper_requeues_a_job_whose_worker_stopped_beating(member):
 @override_settings(GENERATION_STALE_AFTER_SECONDS=60)
 def test_reaper_leaves_live_jobs_running(member):
     (job,) = _queued(member)
-    _job_claim(job_id=job.pk, worker="alive")
+    job_claim(job_id=job.pk, worker="alive")
     assert jobs_reap().requeued == []
     job.refresh_from_db()
     assert job.state == State.RUNNING
@@ -169,7 +169,7 @@ def test_reaper_leaves_live_jobs_running(member):
 def test_a_job_failing_repeatedly_ends_failed_with_a_reason(member):
     (job,) = _queued(member)
     for _ in range(2):
-        _job_claim(job_id=job.pk, worker="crashing")
+        job_claim(job_id=job.pk, worker="crashing")
         GenerationJob.objects.filter(pk=job.pk).update(
             heartbeat_at=timezone.now() - timedelta(minutes=5)
         )
@@ -182,12 +182,12 @@ def test_a_job_failing_repeatedly_ends_failed_with_a_reason(member):
 
 def test_a_result_from_a_worker_that_lost_its_job_is_discarded(member, tiny_version):
     job = GenerationJobFactory(user=member, model_version=tiny_version)
-    claimed = _job_claim(job_id=job.pk, worker="slow")
+    claimed = job_claim(job_id=job.pk, worker="slow")
     # Meanwhile the reaper gave the job to another worker.
     GenerationJob.objects.filter(pk=job.pk).update(worker="fresh")
-    from generation.services import _job_run_claimed
+    from generation.services import job_run_claimed
 
-    _job_run_claimed(claimed)
+    job_run_claimed(claimed)
     job.refresh_from_db()
     assert job.state == State.RUNNING and job.worker == "fresh"
     assert job.images.count() == 0

@@ -1,0 +1,117 @@
+"""The queue: fair claiming, queue positions and the reaper."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from generation.models import GenerationJob
+from generation.realtime import job_publish
+from generation.selectors import queue_order
+
+logger = logging.getLogger(__name__)
+
+
+def job_claim(*, job_id: int, worker: str) -> GenerationJob | None:
+    """Move a queued job to running; a job already taken (or finished) is left alone.
+
+    The conditional UPDATE is the lock: of two workers racing for a row, one updates it."""
+    now = timezone.now()
+    claimed = GenerationJob.objects.filter(pk=job_id, state=GenerationJob.State.QUEUED).update(
+        state=GenerationJob.State.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None
+    transaction.on_commit(queue_positions_publish)
+    return GenerationJob.objects.select_related("model_version__model", "user").get(pk=job_id)
+
+
+def job_claim_next(
+    *, worker: str, held_versions: frozenset[int] = frozenset()
+) -> GenerationJob | None:
+    """Claim the fairest queued job (see selectors.queue_order). Among the jobs of the user whose
+    turn it is, one for a model this worker already holds is preferred. A job a rival worker
+    claims first is skipped; that rival runs it."""
+    order = queue_order(limit=500)
+    if not order:
+        return None
+    head_user = order[0].user_id
+    preferred = next(
+        (j for j in order if j.user_id == head_user and j.model_version_id in held_versions),
+        None,
+    )
+    attempts = ([preferred] if preferred else []) + [j for j in order if j is not preferred]
+    for job in attempts:
+        claimed = job_claim(job_id=job.pk, worker=worker)
+        if claimed is not None:
+            return claimed
+    return None
+
+
+def queue_positions_publish(limit: int = 200) -> None:
+    """Tell every waiting job (the first ``limit``) its place in the queue."""
+    for position, job in enumerate(queue_order(limit=limit), start=1):
+        job_publish(job.pk, {"type": "queue", "position": position})
+
+
+@dataclass(frozen=True)
+class ReapResult:
+    requeued: list[int]
+    failed: list[int]
+
+
+@transaction.atomic
+def jobs_reap(*, now: datetime | None = None) -> ReapResult:
+    """Requeue running jobs whose worker stopped beating; fail those out of attempts.
+
+    A killed worker loses nothing (its job runs again elsewhere) and no job stays running."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.GENERATION_STALE_AFTER_SECONDS)
+    stale = list(
+        GenerationJob.objects.select_for_update(skip_locked=True).filter(
+            state=GenerationJob.State.RUNNING, heartbeat_at__lt=stale_before
+        )
+    )
+    requeued, failed = [], []
+    for job in stale:
+        if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+            job.state = GenerationJob.State.FAILED
+            job.error = _(
+                "The worker running this picture stopped responding %(n)s times; giving up."
+            ) % {"n": job.attempts}
+            job.finished_at = now
+            job.save(update_fields=["state", "error", "finished_at"])
+            failed.append(job.pk)
+            message = job.error
+            transaction.on_commit(
+                partial(job_publish, job.pk, {"type": "error", "message": message})
+            )
+        else:
+            job.state = GenerationJob.State.QUEUED
+            job.worker = ""
+            job.heartbeat_at = None
+            job.save(update_fields=["state", "worker", "heartbeat_at"])
+            requeued.append(job.pk)
+            transaction.on_commit(partial(job_enqueue, job.pk))
+    if stale:
+        logger.warning("stale jobs reaped", extra={"requeued": requeued, "failed": failed})
+        transaction.on_commit(queue_positions_publish)
+    return ReapResult(requeued=requeued, failed=failed)
+
+
+def job_enqueue(job_id: int) -> None:
+    from generation.tasks import job_run
+
+    job_run.apply_async(args=(job_id,), queue=settings.GENERATION_QUEUE)
