@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from modelhub.models import AIModel, ModelFile, ModelVersion
 
+# Base models whose single-file checkpoints load: those with a config dir shipped under
+# generation/engine/configs (the tiny built-in model only exists as a diffusers folder).
+SINGLE_FILE_BASE_MODELS = (
+    ModelVersion.BaseModel.SD15,
+    ModelVersion.BaseModel.SD21,
+    ModelVersion.BaseModel.SDXL,
+)
+
 
 def versions_generatable() -> QuerySet[ModelVersion]:
-    """Checkpoint versions that have weights on disk to generate with. Single-file checkpoints
-    are registered and listed in the hub but not generatable until single-file loading lands."""
+    """Checkpoint versions that have weights on disk to generate with: a diffusers folder, or a
+    single .safetensors file of a base model whose architecture config we ship."""
+    loadable = Q(files__format=ModelFile.Format.DIFFUSERS) | Q(
+        files__format=ModelFile.Format.SAFETENSORS, base_model__in=SINGLE_FILE_BASE_MODELS
+    )
     return (
-        ModelVersion.objects.filter(
-            model__type=AIModel.Type.CHECKPOINT, files__format=ModelFile.Format.DIFFUSERS
-        )
+        ModelVersion.objects.filter(loadable, model__type=AIModel.Type.CHECKPOINT)
         .select_related("model")
         .distinct()
         .order_by("-is_default", "model__name", "-created_at")
