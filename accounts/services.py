@@ -72,7 +72,10 @@ def user_delete(*, user: User) -> None:
         _delete_file_on_commit(name)
     private_images.delete()
     # Prompts of unpublished work are personal; published images keep their own copy of the recipe.
-    GenerationJob.objects.filter(user=user).delete()
+    jobs = GenerationJob.objects.filter(user=user)
+    for name in jobs.exclude(init_image="").values_list("init_image", flat=True):
+        _delete_file_on_commit(name)  # img2img starting pictures are the member's uploads
+    jobs.delete()
     Follow.objects.filter(follower=user).delete()
     Follow.objects.filter(followee=user).delete()
     _delete_file_on_commit(user.avatar.name)

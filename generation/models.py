@@ -66,6 +66,23 @@ class GenerationJob(models.Model):
         _("batch size"), default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
 
+    # LoRAs named in the prompt with <lora:name:weight>, resolved when the job was submitted:
+    # [{"version": id, "name": str, "weight": float, "hash": AutoV2, "sha256": str}, ...]
+    loras = models.JSONField(_("LoRAs"), default=list, blank=True)
+    # img2img: the starting picture (re-encoded PNG) and how much of it is redone (0-1).
+    init_image = models.FileField(
+        _("initial image"), upload_to="generation/init/%Y/%m/", blank=True, max_length=300
+    )
+    denoising_strength = models.FloatField(
+        _("denoising strength"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    )
+    # Jobs with equal keys can share one batched pipeline call (same model, size, sampler, steps,
+    # CFG, clip skip and LoRA set); empty for jobs that always run alone (img2img).
+    batch_key = models.CharField(_("batch key"), max_length=64, blank=True, db_index=True)
+
     share_live = models.BooleanField(
         _("share live"),
         default=False,
@@ -98,6 +115,17 @@ class GenerationJob(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("generation:job", kwargs={"pk": self.pk})
+
+    @property
+    def is_img2img(self) -> bool:
+        return bool(self.init_image)
+
+    @property
+    def steps_total(self) -> int:
+        """Steps actually run: img2img redoes only the last ``denoising_strength`` of them."""
+        if self.is_img2img and self.denoising_strength is not None:
+            return max(1, min(self.steps, int(self.steps * self.denoising_strength)))
+        return self.steps
 
     @property
     def is_finished(self) -> bool:

@@ -57,11 +57,11 @@ def job_state_message(*, job: GenerationJob) -> dict[str, Any]:
 def job_status(*, job: GenerationJob) -> dict[str, Any]:
     """The JSON status document for clients without WebSockets."""
     latest = job_latest_message(job.pk) or {}
-    step = latest.get("step", job.steps if job.state == job.State.SUCCEEDED else 0)
+    step = latest.get("step", job.steps_total if job.state == job.State.SUCCEEDED else 0)
     return {
         "id": job.pk,
         "state": job.state,
-        "progress": {"step": step, "total": job.steps, "eta_s": latest.get("eta_s")},
+        "progress": {"step": step, "total": job.steps_total, "eta_s": latest.get("eta_s")},
         "queue_position": job_queue_position(job=job) if job.state == job.State.QUEUED else None,
         "images": job_image_urls(job=job) if job.state == job.State.SUCCEEDED else [],
         "seed": job.seed_used,
@@ -79,14 +79,17 @@ def _last_served(user_ids: set[int]) -> dict[int, Any]:
     return {row["user_id"]: row["last"] for row in rows}
 
 
-def queue_order(*, limit: int = 1000) -> list[GenerationJob]:
+def queue_order(*, limit: int = 1000, batch_key: str | None = None) -> list[GenerationJob]:
     """Queued jobs in the order workers will claim them: round-robin across users, the user
     served longest ago first, each user's own jobs oldest first. One user's many jobs never
-    starve another user's one."""
+    starve another user's one. With ``batch_key``: only the jobs that could share a call."""
+    queued_jobs = GenerationJob.objects.filter(state=GenerationJob.State.QUEUED)
+    if batch_key is not None:
+        queued_jobs = queued_jobs.filter(batch_key=batch_key)
     queued = list(
-        GenerationJob.objects.filter(state=GenerationJob.State.QUEUED)
-        .order_by("created_at", "pk")
-        .only("pk", "user_id", "model_version_id", "created_at")[:limit]
+        queued_jobs.order_by("created_at", "pk").only(
+            "pk", "user_id", "model_version_id", "created_at", "batch_size"
+        )[:limit]
     )
     per_user: dict[int, deque[GenerationJob]] = {}
     for job in queued:
@@ -110,7 +113,7 @@ def live_card(job: GenerationJob) -> dict[str, Any]:
     return {
         "prompt": job.prompt[:300],
         "owner": job.user.name if job.user.is_active else "",
-        "total": job.steps,
+        "total": job.steps_total,
         "size": f"{job.width}x{job.height}",
         "model": str(job.model_version),
     }

@@ -7,12 +7,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from modelhub.models import AIModel, ModelFile, ModelVersion
 
 # Base models whose single-file checkpoints load: those with a config dir shipped under
-# generation/engine/configs (the tiny built-in model only exists as a diffusers folder).
-SINGLE_FILE_BASE_MODELS = (
-    ModelVersion.BaseModel.SD15,
-    ModelVersion.BaseModel.SD21,
-    ModelVersion.BaseModel.SDXL,
-)
+# generation/engine/configs (the tiny built-in model only exists as a diffusers folder). SDXL
+# files load too, but the runner does not yet build SDXL's second (pooled) prompt embedding, so
+# SDXL is not offered for generation until it does.
+SINGLE_FILE_BASE_MODELS = (ModelVersion.BaseModel.SD15, ModelVersion.BaseModel.SD21)
 
 
 def versions_generatable() -> QuerySet[ModelVersion]:
@@ -44,3 +42,28 @@ def models_listed(*, query: str = "") -> QuerySet[AIModel]:
     if query:
         models = models.filter(name__icontains=query)
     return models.order_by("-is_builtin", "name")
+
+
+def lora_by_name(*, name: str) -> ModelFile | None:
+    """The file of the newest version of the LoRA called ``name`` (any letter case), as
+    ``<lora:name:weight>`` refers to it; None when the hub has no such LoRA."""
+    return (
+        ModelFile.objects.filter(
+            version__model__type=AIModel.Type.LORA,
+            version__model__name__iexact=name.strip(),
+            format=ModelFile.Format.SAFETENSORS,
+        )
+        .select_related("version__model")
+        .order_by("-version__created_at", "-pk")
+        .first()
+    )
+
+
+def loras_for_base(*, base_model: str | None = None) -> QuerySet[ModelVersion]:
+    """LoRA versions one can use (for the picker), optionally only those for ``base_model``."""
+    versions = ModelVersion.objects.filter(
+        model__type=AIModel.Type.LORA, files__format=ModelFile.Format.SAFETENSORS
+    ).select_related("model")
+    if base_model:
+        versions = versions.filter(base_model=base_model)
+    return versions.distinct().order_by("model__name", "-created_at")

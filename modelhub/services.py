@@ -93,10 +93,11 @@ def model_import_safetensors(
     path: Path,
     model_type: str,
     base_model: str,
-    owner: User,
+    owner: User | None,
     name: str = "",
     version_name: str = "v1",
     description: str = "",
+    is_builtin: bool = False,
 ) -> ModelVersion:
     """Register a .safetensors checkpoint or LoRA from disk, after validating its header.
 
@@ -127,6 +128,7 @@ def model_import_safetensors(
             name=name or path.stem,
             version_name=version_name,
             description=description,
+            is_builtin=is_builtin,
         )
     except Exception:
         target.unlink(missing_ok=True)
@@ -141,15 +143,23 @@ def _model_file_register(
     size: int,
     model_type: str,
     base_model: str,
-    owner: User,
+    owner: User | None,
     name: str,
     version_name: str,
     description: str,
+    is_builtin: bool,
 ) -> ModelVersion:
     model, created = AIModel.objects.get_or_create(
-        name=name, defaults={"type": model_type, "owner": owner, "description": description}
+        name=name,
+        defaults={
+            "type": model_type,
+            "owner": owner,
+            "description": description,
+            "is_builtin": is_builtin,
+        },
     )
-    if not created and (model.type != model_type or model.owner_id != owner.pk):
+    owner_id = owner.pk if owner is not None else None
+    if not created and (model.type != model_type or model.owner_id != owner_id):
         raise InvalidModelFile(
             _("A model named %(name)s already exists and is not yours or not a %(type)s.")
             % {"name": name, "type": model_type}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,12 +11,13 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from PIL import Image as PILImage
 
 from accounts.models import User
-from generation.engine.builder import tiny_pipeline_save
+from generation.engine.builder import tiny_lora_save, tiny_pipeline_save
 from generation.worker import model_cache
 from modelhub.models import ModelVersion
-from modelhub.services import model_register_diffusers
+from modelhub.services import model_import_safetensors, model_register_diffusers
 from tests.accounts.factories import UserFactory
 
 TINY_SIZE = 64
@@ -62,10 +64,40 @@ def tiny_version(db: None, tiny_model_dir: Path) -> ModelVersion:
     )
 
 
+@pytest.fixture(scope="session")
+def tiny_lora_file(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """A LoRA (UNet + text encoder, seeded random deltas) for the tiny pipeline."""
+    return tiny_lora_save(
+        tiny_model_dir, tmp_path_factory.mktemp("lora") / "test-ink.safetensors", seed=1
+    )
+
+
+@pytest.fixture
+def tiny_lora(db: None, tiny_lora_file: Path, tiny_version: ModelVersion) -> ModelVersion:
+    """The LoRA registered in the hub as "Test Ink", as `manage.py import_model` does."""
+    return model_import_safetensors(
+        path=tiny_lora_file,
+        model_type="lora",
+        base_model=ModelVersion.BaseModel.TINY,
+        owner=None,
+        name="Test Ink",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_model_cache() -> Iterator[None]:
     yield
     model_cache().clear()
+
+
+@pytest.fixture
+def png_bytes() -> bytes:
+    """A small real PNG (a red square on blue), e.g. an img2img starting picture."""
+    picture = PILImage.new("RGB", (96, 80), (30, 60, 200))
+    picture.paste((220, 30, 30), (24, 16, 72, 64))
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
 
 
 @pytest.fixture

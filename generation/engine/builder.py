@@ -90,3 +90,47 @@ def tiny_pipeline_save(directory: Path, *, seed: int = 0, sample_size: int = 128
     directory.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(str(directory), safe_serialization=True)
     return directory
+
+
+def tiny_lora_save(
+    model_dir: Path, path: Path, *, seed: int = 0, rank: int = 4, scale: float = 1.0
+) -> Path:
+    """A LoRA for the pipeline in ``model_dir``, UNet attention and text encoder, saved as one
+    .safetensors file in diffusers' key layout. Random (seeded) low-rank deltas: it changes the
+    picture visibly, which is what the plumbing needs; a trained style LoRA is another matter."""
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    pipe = StableDiffusionPipeline.from_pretrained(
+        str(model_dir), local_files_only=True, use_safetensors=True
+    )
+    torch.manual_seed(seed)
+    unet_config = LoraConfig(
+        r=rank,
+        lora_alpha=rank,
+        init_lora_weights="gaussian",
+        target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+    )
+    text_config = LoraConfig(
+        r=rank,
+        lora_alpha=rank,
+        init_lora_weights="gaussian",
+        target_modules=["q_proj", "k_proj", "v_proj", "out_proj"],
+    )
+    pipe.unet.add_adapter(unet_config)
+    pipe.text_encoder.add_adapter(text_config)
+    with torch.no_grad():
+        # peft starts B at zero (a no-op); give both factors seeded random values instead.
+        for module in (pipe.unet, pipe.text_encoder):
+            for name, tensor in module.named_parameters():
+                if "lora_" in name:
+                    tensor.copy_(torch.randn_like(tensor) * scale / rank**0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(
+        save_directory=str(path.parent),
+        unet_lora_layers=get_peft_model_state_dict(pipe.unet),
+        text_encoder_lora_layers=get_peft_model_state_dict(pipe.text_encoder),
+        weight_name=path.name,
+        safe_serialization=True,
+    )
+    return path

@@ -22,6 +22,10 @@ class Recipe:
     model_hash: str
     model_name: str
     clip_skip: int = 1
+    # (name, AutoV2) of each LoRA used, written as A1111's "Lora hashes".
+    lora_hashes: tuple[tuple[str, str], ...] = ()
+    # img2img only.
+    denoising_strength: float | None = None
 
 
 def _number(value: float) -> str:
@@ -43,6 +47,12 @@ def infotext_build(recipe: Recipe) -> str:
     ]
     if recipe.clip_skip > 1:
         fields.append(("Clip skip", str(recipe.clip_skip)))
+    if recipe.denoising_strength is not None:
+        fields.append(("Denoising strength", _number(recipe.denoising_strength)))
+    if recipe.lora_hashes:
+        # A1111 quotes the list: its values hold commas.
+        hashes = ", ".join(f"{name.replace(',', '')}: {h}" for name, h in recipe.lora_hashes)
+        fields.append(("Lora hashes", f'"{hashes}"'))
     lines.append(", ".join(f"{key}: {value}" for key, value in fields))
     return "\n".join(lines)
 

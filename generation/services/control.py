@@ -55,4 +55,6 @@ def job_delete(*, job: GenerationJob, user: User) -> None:
     for name in private.values_list("file", flat=True):
         transaction.on_commit(partial(default_storage.delete, name))
     private.delete()
+    if locked.init_image:
+        transaction.on_commit(partial(default_storage.delete, locked.init_image.name or ""))
     locked.delete()

@@ -12,18 +12,21 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from PIL import Image as PILImage
 
 from generation.engine.infotext import Recipe, infotext_build, png_with_infotext
 from generation.engine.previews import preview_data_url
-from generation.engine.runner import Interrupted, TextToImage, text_to_image
+from generation.engine.prompt_syntax import loras_extract
+from generation.engine.runner import Interrupted, LoraWeights, RenderRequest, Row, render
 from generation.errors import GenerationRejected
 from generation.models import GenerationJob
 from generation.realtime import job_publish
 from generation.selectors import live_card
 from generation.services.control import cancel_key
 from generation.services.images import image_store
-from generation.services.queue import job_claim, job_claim_next
+from generation.services.queue import job_claim, job_claim_next, job_companions_claim
 from generation.worker import held_model_versions, model_cache_acquire
+from modelhub.models import ModelFile
 from modelhub.selectors import version_primary_file
 
 logger = logging.getLogger(__name__)
@@ -74,7 +77,7 @@ class ProgressReporter:
 
 
 def job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
-    """Claim this very job and run it (bootstrap and tests); workers use job_run_next."""
+    """Claim this very job and run it alone (bootstrap and tests); workers use job_run_next."""
     job = job_claim(job_id=job_id, worker=worker)
     if job is None:
         logger.info("job not claimable, skipped", extra={"job_id": job_id})
@@ -82,26 +85,72 @@ def job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
     return job_run_claimed(job)
 
 
-def job_run_next(*, worker: str) -> GenerationJob | None:
-    """What a wake-up message does: claim the fairest queued job and run it to the end."""
-    job = job_claim_next(worker=worker, held_versions=held_model_versions())
-    if job is None:
-        return None
-    return job_run_claimed(job)
+def job_run_next(*, worker: str) -> list[GenerationJob]:
+    """What a wake-up message does: claim the fairest queued job, and the queued jobs that can
+    share its pipeline call, and run them to the end. Returns the jobs run (none: queue empty)."""
+    head = job_claim_next(worker=worker, held_versions=held_model_versions())
+    if head is None:
+        return []
+    return jobs_run_claimed([head, *job_companions_claim(head=head, worker=worker)])
 
 
 def job_run_claimed(job: GenerationJob) -> GenerationJob:
-    """Run a claimed job: succeeded with its images, cancelled, or failed with a reason."""
-    status = {"type": "status", "state": job.state}
-    job_publish(job.pk, status, live={**status, **live_card(job)} if job.share_live else None)
+    return jobs_run_claimed([job])[0]
+
+
+class _BatchProgress:
+    """Progress and cancellation for the jobs sharing one pipeline call.
+
+    Each job gets its own progress, previews (of its own pictures) and heartbeat. Cancelling one
+    job ends that job at once (within one step) and leaves the others running; the call itself is
+    interrupted only when every job in it was cancelled."""
+
+    def __init__(self, jobs: list[GenerationJob]) -> None:
+        self.jobs = jobs
+        self.reporters = {job.pk: ProgressReporter(job.pk, live=job.share_live) for job in jobs}
+        self.rows: dict[int, slice] = {}
+        start = 0
+        for job in jobs:
+            self.rows[job.pk] = slice(start, start + job.batch_size)
+            start += job.batch_size
+        self.cancelled: set[int] = set()
+
+    def on_step(self, step: int, total: int, latents: Any) -> None:
+        for job in self.jobs:
+            if job.pk not in self.cancelled:
+                rows = latents[self.rows[job.pk]] if latents is not None else None
+                self.reporters[job.pk](step, total, rows)
+
+    def should_stop(self) -> bool:
+        running = {cancel_key(job.pk): job for job in self.jobs if job.pk not in self.cancelled}
+        for key in cache.get_many(list(running)):
+            job = running[key]
+            _job_finish_cancelled(job=job)
+            self.cancelled.add(job.pk)
+        return len(self.cancelled) == len(self.jobs)
+
+
+def jobs_run_claimed(jobs: list[GenerationJob]) -> list[GenerationJob]:
+    """Run claimed jobs in one pipeline call: each ends succeeded with its pictures, cancelled,
+    or failed with a reason."""
+    for job in jobs:
+        status = {"type": "status", "state": job.state, "batch": len(jobs)}
+        job_publish(job.pk, status, live={**status, **live_card(job)} if job.share_live else None)
+    if len(jobs) > 1:
+        logger.info("jobs batched", extra={"job_ids": [job.pk for job in jobs]})
+    progress = _BatchProgress(jobs)
     try:
-        images = _job_render(job)
+        results = _jobs_render(jobs, progress)
     except Interrupted:
-        return _job_finish_cancelled(job=job)
+        return [_job_finish_cancelled(job=job) for job in jobs]
     except Exception as exc:
-        logger.exception("job failed", extra={"job_id": job.pk})
-        return _job_fail(job=job, message=_user_facing_error(exc))
-    return _job_succeed(job=job, images=images)
+        logger.exception("job failed", extra={"job_ids": [job.pk for job in jobs]})
+        message = _user_facing_error(exc)
+        return [_job_fail(job=job, message=message) for job in jobs]
+    return [
+        job if job.pk in progress.cancelled else _job_succeed(job=job, images=results[job.pk])
+        for job in jobs
+    ]
 
 
 def _user_facing_error(exc: Exception) -> str:
@@ -112,43 +161,85 @@ def _user_facing_error(exc: Exception) -> str:
     return _("The picture could not be generated because of an internal error.")
 
 
-def _job_render(job: GenerationJob) -> list[tuple[bytes, int, str]]:
-    model_file = version_primary_file(version=job.model_version)
+def _lora_weights(job: GenerationJob) -> tuple[LoraWeights, ...]:
+    """The job's LoRA files on this worker's disk; one removed from the hub since is an error."""
+    weights = []
+    for lora in job.loras:
+        model_file = ModelFile.objects.filter(sha256=lora["sha256"]).first()
+        if model_file is None or not model_file.local_path.is_file():
+            raise GenerationRejected(
+                _("The LoRA “%(name)s” is no longer available.") % {"name": lora["name"]}
+            )
+        weights.append(
+            LoraWeights(path=model_file.local_path, weight=lora["weight"], key=lora["sha256"][:16])
+        )
+    return tuple(weights)
+
+
+def _init_image(job: GenerationJob) -> PILImage.Image | None:
+    if not job.init_image:
+        return None
+    with job.init_image.open("rb") as fh:
+        image = PILImage.open(fh)
+        image.load()
+    return image
+
+
+def _jobs_render(
+    jobs: list[GenerationJob], progress: _BatchProgress
+) -> dict[int, list[tuple[bytes, int, str]]]:
+    """Pictures of every job, keyed by job id: PNG bytes, seed and infotext for each."""
+    head = jobs[0]  # the batch key guarantees the shared parameters are equal
+    model_file = version_primary_file(version=head.model_version)
     if model_file is None:
         raise GenerationRejected(_("This model has no weights to generate with."))
     pipe = model_cache_acquire(model_file)
-    seed = job.seed if job.seed >= 0 else secrets.randbelow(MAX_SEED)
-    request = TextToImage(
-        prompt=job.prompt,
-        negative_prompt=job.negative_prompt,
-        steps=job.steps,
-        cfg_scale=job.cfg_scale,
-        width=job.width,
-        height=job.height,
-        sampler=job.sampler,
-        seed=seed,
-        batch_size=job.batch_size,
-        clip_skip=job.clip_skip,
+    # picture i of a job uses seed + i, which must stay a valid seed
+    seeds = {job.pk: job.seed if job.seed >= 0 else secrets.randbelow(MAX_SEED - 4) for job in jobs}
+    request = RenderRequest(
+        rows=tuple(
+            Row(
+                prompt=loras_extract(job.prompt)[0],
+                negative_prompt=job.negative_prompt,
+                seed=seeds[job.pk],
+                count=job.batch_size,
+            )
+            for job in jobs
+        ),
+        steps=head.steps,
+        cfg_scale=head.cfg_scale,
+        width=head.width,
+        height=head.height,
+        sampler=head.sampler,
+        clip_skip=head.clip_skip,
+        loras=_lora_weights(head),
+        init_image=_init_image(head),
+        denoising_strength=head.denoising_strength or 0.75,
     )
-    reporter = ProgressReporter(job.pk, live=job.share_live)
-    pictures = text_to_image(pipe, request, on_step=reporter, should_stop=reporter.cancel_requested)
-    results = []
-    for index, picture in enumerate(pictures):
-        recipe = Recipe(
-            prompt=job.prompt,
-            negative_prompt=job.negative_prompt,
-            steps=job.steps,
-            sampler=job.sampler,
-            cfg_scale=job.cfg_scale,
-            seed=seed + index,
-            width=job.width,
-            height=job.height,
-            model_hash=model_file.autov2,
-            model_name=job.model_version.model.name,
-            clip_skip=job.clip_skip,
-        )
-        infotext = infotext_build(recipe)
-        results.append((png_with_infotext(picture, infotext), seed + index, infotext))
+    groups = render(pipe, request, on_step=progress.on_step, should_stop=progress.should_stop)
+    results = {}
+    for job, pictures in zip(jobs, groups, strict=True):
+        rendered = []
+        for index, picture in enumerate(pictures):
+            seed = seeds[job.pk] + index
+            recipe = Recipe(
+                prompt=job.prompt,
+                negative_prompt=job.negative_prompt,
+                steps=job.steps,
+                sampler=job.sampler,
+                cfg_scale=job.cfg_scale,
+                seed=seed,
+                width=job.width,
+                height=job.height,
+                model_hash=model_file.autov2,
+                model_name=job.model_version.model.name,
+                clip_skip=job.clip_skip,
+                lora_hashes=tuple((lora["name"], lora["hash"]) for lora in job.loras),
+                denoising_strength=job.denoising_strength,
+            )
+            infotext = infotext_build(recipe)
+            rendered.append((png_with_infotext(picture, infotext), seed, infotext))
+        results[job.pk] = rendered
     return results
 
 
@@ -173,7 +264,7 @@ def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) ->
         image_store(job=job, png=png, seed=seed, infotext=infotext)
     job.seed_used = images[0][1] if images else None
     job.state = GenerationJob.State.SUCCEEDED
-    job.progress_step = job.steps
+    job.progress_step = job.steps_total
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "progress_step", "finished_at", "seed_used"])
     urls = [image.get_file_url() for image in job.images.order_by("pk")]

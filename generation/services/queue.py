@@ -60,6 +60,26 @@ def job_claim_next(
     return None
 
 
+def job_companions_claim(*, head: GenerationJob, worker: str) -> list[GenerationJob]:
+    """Queued jobs that can share ``head``'s pipeline call (equal batch key), claimed in the fair
+    order, until the call holds GENERATION_BATCH_MAX_IMAGES pictures. Riding along costs the
+    riders nothing and saves them their wait, so this never hurts fairness."""
+    room = settings.GENERATION_BATCH_MAX_IMAGES - head.batch_size
+    if not head.batch_key or room <= 0:
+        return []
+    companions = []
+    for job in queue_order(limit=200, batch_key=head.batch_key):
+        if job.batch_size > room:
+            continue
+        claimed = job_claim(job_id=job.pk, worker=worker)
+        if claimed is not None:
+            companions.append(claimed)
+            room -= claimed.batch_size
+            if room <= 0:
+                break
+    return companions
+
+
 def queue_positions_publish(limit: int = 200) -> None:
     """Tell every waiting job (the first ``limit``) its place in the queue."""
     for position, job in enumerate(queue_order(limit=limit), start=1):

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from generation.engine.prompt_syntax import PromptSyntaxError, loras_extract
 from generation.errors import GenerationRejected, NotYourJob
 from generation.models import GenerationJob
 from generation.realtime import job_publish
 from generation.services.images import image_store
 from generation.services.queue import job_enqueue
 from modelhub.models import ModelVersion
-from modelhub.selectors import version_primary_file
+from modelhub.selectors import lora_by_name, version_primary_file
+from visionary.uploads import image_upload_open
 
 logger = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
@@ -40,10 +45,15 @@ def job_submit(
     sampler: str = "Euler a",
     batch_size: int = 1,
     clip_skip: int = 1,
+    init_image: IO[bytes] | bytes | None = None,
+    denoising_strength: float = 0.75,
     share_live: bool = False,
     enqueue: bool = True,
 ) -> GenerationJob:
-    """Validate, record the job as queued and wake a worker once the row is committed."""
+    """Validate, record the job as queued and wake a worker once the row is committed.
+
+    Every problem is raised as GenerationRejected (field -> message) before anything is
+    written: a rejected request leaves no row and no file behind."""
     width = width or model_version.default_width
     height = height or model_version.default_height
     for name, value in (("width", width), ("height", height)):
@@ -73,14 +83,32 @@ def job_submit(
         batch_size=batch_size,
         clip_skip=clip_skip,
         share_live=share_live,
+        loras=_loras_resolve(prompt, model_version),
     )
+    init_png = None
+    if init_image is not None:
+        init_png = _init_image_png(init_image)
+        job.denoising_strength = denoising_strength
+        if steps * denoising_strength < 1:
+            raise GenerationRejected(
+                {"denoising_strength": _("Too low to run a single step; raise it or the steps.")}
+            )
     try:
-        job.full_clean(exclude=["user", "model_version"])
+        job.full_clean(exclude=["user", "model_version", "init_image"])
     except ValidationError as exc:
         raise GenerationRejected(exc.message_dict) from exc
     model_file = version_primary_file(version=model_version)
-    job.fingerprint = job_fingerprint(job, model_file.sha256) if model_file else ""
-    job.save()
+    init_sha = hashlib.sha256(init_png).hexdigest() if init_png else ""
+    job.fingerprint = job_fingerprint(job, model_file.sha256, init_sha) if model_file else ""
+    job.batch_key = "" if init_png else job_batch_key(job)
+    if init_png:
+        job.init_image.save("init.png", ContentFile(init_png), save=False)
+    try:
+        job.save()
+    except Exception:
+        if init_png:  # nothing half-written: no row, so no file either
+            default_storage.delete(job.init_image.name or "")
+        raise
     if _answer_from_result_cache(job):
         return job
     if enqueue:
@@ -89,10 +117,85 @@ def job_submit(
     return job
 
 
+def _loras_resolve(prompt: str, model_version: ModelVersion) -> list[dict[str, Any]]:
+    """The LoRAs a prompt names, looked up in the hub; an unknown name is a clear error."""
+    try:
+        _text, tags = loras_extract(prompt)
+    except PromptSyntaxError as exc:
+        raise GenerationRejected({"prompt": str(exc)}) from exc
+    resolved = []
+    for tag in tags:
+        lora = lora_by_name(name=tag.name)
+        if lora is None:
+            raise GenerationRejected(
+                {"prompt": _("No LoRA named “%(name)s” in the model hub.") % {"name": tag.name}}
+            )
+        if lora.version.base_model != model_version.base_model:
+            raise GenerationRejected(
+                {
+                    "prompt": _("The LoRA “%(name)s” is made for %(lora)s, not %(model)s.")
+                    % {
+                        "name": tag.name,
+                        "lora": lora.version.get_base_model_display(),
+                        "model": model_version.get_base_model_display(),
+                    }
+                }
+            )
+        resolved.append(
+            {
+                "version": lora.version_id,
+                "name": lora.version.model.name,
+                "weight": tag.weight,
+                "hash": lora.autov2,
+                "sha256": lora.sha256,
+            }
+        )
+    if len(resolved) > settings.GENERATION_MAX_LORAS:
+        raise GenerationRejected(
+            {"prompt": _("At most %(n)s LoRAs per picture.") % {"n": settings.GENERATION_MAX_LORAS}}
+        )
+    return resolved
+
+
+def _init_image_png(upload: IO[bytes] | bytes) -> bytes:
+    """The img2img starting picture, validated and re-encoded as an RGB PNG (metadata dropped)."""
+    try:
+        image = image_upload_open(
+            upload,
+            max_bytes=settings.GENERATION_INIT_IMAGE_MAX_BYTES,
+            max_pixels=settings.GENERATION_INIT_IMAGE_MAX_PIXELS,
+        )
+    except ValidationError as exc:
+        raise GenerationRejected({"init_image": exc.messages}) from exc
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG")
+    return out.getvalue()
+
+
+def job_batch_key(job: GenerationJob) -> str:
+    """What must be equal for jobs to share one pipeline call (prompts and seeds may differ)."""
+    loras = sorted((lora["sha256"], f"{lora['weight']:g}") for lora in job.loras)
+    parts = [
+        str(job.model_version_id),
+        f"{job.width}x{job.height}",
+        job.sampler,
+        str(job.steps),
+        f"{job.cfg_scale:g}",
+        str(job.clip_skip),
+        repr(loras),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 def job_rerun(*, job: GenerationJob, user: User) -> GenerationJob:
-    """Queue the same request again (a random seed stays random)."""
+    """Queue the same request again (a random seed stays random). An img2img job gets its own
+    copy of the starting picture: deleting one job never removes another's file."""
     if job.user_id != user.pk:
         raise NotYourJob
+    init_image = None
+    if job.init_image:
+        with job.init_image.open("rb") as fh:
+            init_image = fh.read()
     return job_submit(
         user=user,
         model_version=job.model_version,
@@ -106,13 +209,19 @@ def job_rerun(*, job: GenerationJob, user: User) -> GenerationJob:
         sampler=job.sampler,
         batch_size=job.batch_size,
         clip_skip=job.clip_skip,
+        init_image=init_image,
+        denoising_strength=job.denoising_strength or 0.75,
         share_live=job.share_live,
     )
 
 
-def job_fingerprint(job: GenerationJob, model_sha256: str) -> str:
+def job_fingerprint(job: GenerationJob, model_sha256: str, init_image_sha256: str = "") -> str:
     """Everything that decides the pixels: equal fingerprints and an explicit seed mean equal images."""
+    loras = sorted((lora["sha256"], f"{lora['weight']:g}") for lora in job.loras)
     parts = [
+        repr(loras),
+        init_image_sha256,
+        f"{job.denoising_strength:g}" if job.denoising_strength is not None else "",
         model_sha256,
         job.prompt,
         job.negative_prompt,
@@ -154,7 +263,7 @@ def _answer_from_result_cache(job: GenerationJob) -> bool:
     now = timezone.now()
     job.state = GenerationJob.State.SUCCEEDED
     job.seed_used = job.seed
-    job.progress_step = job.steps
+    job.progress_step = job.steps_total
     job.started_at = job.finished_at = now
     job.worker = "result-cache"
     job.save(

@@ -15,7 +15,6 @@ from PIL import Image
 from generation.engine.cache import ModelCache, ModelTooLarge, pipeline_nbytes
 from generation.engine.infotext import Recipe, infotext_build, png_read_infotext, png_with_infotext
 from generation.engine.loading import pipeline_load
-from generation.engine.long_prompts import encode_long_prompts, needs_chunking, token_count
 from generation.engine.previews import latents_to_preview, preview_data_url
 from generation.engine.runner import Interrupted, TextToImage, text_to_image
 from generation.engine.samplers import SAMPLERS, UnknownSampler, scheduler_for
@@ -203,28 +202,3 @@ def test_clip_skip_changes_the_picture(tiny_model_dir):
     plain = text_to_image(pipe, _request(sampler="DDIM"))[0]
     skipped = text_to_image(pipe, _request(sampler="DDIM", clip_skip=2))[0]
     assert plain.tobytes() != skipped.tobytes()
-
-
-LONG = ", ".join(["a detailed painting of a quiet harbour at dawn with boats"] * 12)
-
-
-def test_long_prompt_tail_is_not_silently_cut(tiny_model_dir):
-    pipe = pipeline_load(tiny_model_dir)
-    assert token_count(pipe.tokenizer, LONG) > 77
-    red = text_to_image(pipe, _request(prompt=LONG + ", red", sampler="DDIM"))[0]
-    blue = text_to_image(pipe, _request(prompt=LONG + ", blue", sampler="DDIM"))[0]
-    assert red.tobytes() != blue.tobytes()  # the words after token 77 still count
-
-
-def test_long_prompt_embeddings_come_in_77_token_chunks(tiny_model_dir):
-    pipe = pipeline_load(tiny_model_dir)
-    with torch.inference_mode():
-        positive, negative = encode_long_prompts(pipe, LONG, "blurry")
-    chunks = -(-token_count(pipe.tokenizer, LONG) // 75)
-    assert chunks >= 2
-    assert positive.shape[1] == negative.shape[1] == 77 * chunks
-
-
-def test_short_prompts_keep_the_standard_path(tiny_model_dir):
-    pipe = pipeline_load(tiny_model_dir)
-    assert not needs_chunking(pipe.tokenizer, "a red circle", "")

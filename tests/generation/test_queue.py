@@ -140,7 +140,7 @@ def test_cancelling_one_job_leaves_another_users_running_job_alone(member, tiny_
 
 
 def test_run_next_does_nothing_when_the_queue_is_empty():
-    assert job_run_next(worker="w") is None
+    assert job_run_next(worker="w") == []
 
 
 @override_settings(GENERATION_STALE_AFTER_SECONDS=60, GENERATION_MAX_ATTEMPTS=3)

@@ -170,7 +170,7 @@ def test_progress_and_done_are_pushed_to_the_job_group(
     ):
         job_execute(job_id=job.pk, worker="w")
     messages = _received_until_done(layer, channel)
-    assert messages[0] == {"type": "status", "state": "running"}
+    assert messages[0] == {"type": "status", "state": "running", "batch": 1}
     progress = [m for m in messages if m["type"] == "progress"]
     assert [m["step"] for m in progress] == [1, 2, 3, 4, 5]
     assert all(m["total"] == 5 for m in progress)

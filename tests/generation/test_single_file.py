@@ -268,9 +268,11 @@ def test_sd21_config_is_the_768_v_prediction_model():
     assert scheduler["prediction_type"] == "v_prediction"
 
 
-def test_every_shipped_config_dir_is_offered_for_generation_and_nothing_more():
+def test_shipped_config_dirs_load_and_all_but_sdxl_are_offered_for_generation():
     shipped = {p.name for p in CONFIGS_DIR.iterdir() if p.is_dir()}
-    assert shipped == set(SINGLE_FILE_PIPELINES) == set(SINGLE_FILE_BASE_MODELS)
+    assert shipped == set(SINGLE_FILE_PIPELINES)
+    # SDXL needs pooled prompt embeddings the runner does not build yet.
+    assert set(SINGLE_FILE_BASE_MODELS) == shipped - {"sdxl"}
 
 
 @pytest.mark.django_db

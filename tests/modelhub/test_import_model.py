@@ -73,11 +73,11 @@ def test_unknown_owner_is_a_clear_error(lora_file):
         )
 
 
-def test_single_file_checkpoints_are_not_offered_for_generation_yet(tmp_path, member):
+def test_single_file_checkpoints_without_a_shipped_config_are_not_offered(tmp_path, member):
     path = tmp_path / "my-checkpoint.safetensors"
     save_file({"model.diffusion_model.w": torch.zeros(2)}, str(path))
     call_command(
-        "import_model", str(path), "--type", "checkpoint", "--base", "sd15",
+        "import_model", str(path), "--type", "checkpoint", "--base", "tiny",
         "--owner", member.username, stdout=StringIO(),
     )  # fmt: skip
     assert AIModel.objects.filter(name="my-checkpoint").exists()

@@ -236,11 +236,23 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 # --- Generation ----------------------------------------------------------------------------------
-# Host RAM the worker's model cache may hold, measured from the tensors it keeps.
+# Host RAM the worker's model cache may hold, measured from the tensors it keeps. Every model is
+# loaded through RAM, so this must hold the largest model a worker should run.
 MODEL_CACHE_RAM_BYTES = env_int("MODEL_CACHE_RAM_BYTES", 4 * 1024**3, minimum=0)
+# Accelerator memory the model cache may hold when GENERATION_DEVICE is not "cpu" (least recently
+# used models move down to RAM past it). 0 with a "cuda" device means 80% of that device's memory.
 MODEL_CACHE_GPU_BYTES = env_int("MODEL_CACHE_GPU_BYTES", 0, minimum=0)
 GENERATION_DEVICE = env_str("GENERATION_DEVICE", "cpu")
 GENERATION_MAX_QUEUED_PER_USER = env_int("GENERATION_MAX_QUEUED_PER_USER", 10, minimum=1)
+# Compatible queued jobs (same model, size, sampler, steps, CFG, clip skip, LoRAs) of any members
+# share one batched pipeline call of at most this many pictures; 1 turns batching off.
+GENERATION_BATCH_MAX_IMAGES = env_int("GENERATION_BATCH_MAX_IMAGES", 8, minimum=1)
+GENERATION_MAX_LORAS = env_int("GENERATION_MAX_LORAS", 5, minimum=0)
+# img2img starting pictures: bytes and pixels a side accepted (re-encoded as PNG before storing).
+GENERATION_INIT_IMAGE_MAX_BYTES = env_int(
+    "GENERATION_INIT_IMAGE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024
+)
+GENERATION_INIT_IMAGE_MAX_PIXELS = env_int("GENERATION_INIT_IMAGE_MAX_PIXELS", 4096, minimum=64)
 # Minimum seconds between two progress pushes of one job (the last step is always sent).
 GENERATION_PROGRESS_MIN_INTERVAL = (
     env_int("GENERATION_PROGRESS_MIN_INTERVAL_MS", 50, minimum=0) / 1000
