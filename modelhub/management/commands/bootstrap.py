@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ from accounts.models import User
 from accounts.services import user_register
 from gallery.models import Image
 from gallery.services import image_publish
-from generation.engine.builder import tiny_pipeline_save
+from generation.engine.builder import tiny_lora_save, tiny_pipeline_save
 from generation.services import job_execute, job_submit
-from modelhub.models import ModelVersion
-from modelhub.services import model_register_diffusers
+from modelhub.models import AIModel, ModelVersion
+from modelhub.services import model_import_safetensors, model_register_diffusers
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "visionary-demo"  # noqa: S105 - documented demo credentials, embedded mode only
@@ -26,6 +27,7 @@ DEMO_PROMPTS = [
     "a green triangle on a white background",
 ]
 TINY_DIR = "builtin/visionary-tiny-v1"
+TINY_LORA_NAME = "Tiny Ink"
 
 
 class Command(BaseCommand):
@@ -38,6 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         version = self._builtin_model()
+        self._builtin_lora()
         if options["no_demo"]:
             return
         demo = self._demo_user()
@@ -64,6 +67,28 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.SUCCESS(f"Built-in model ready: {version}"))
         return version
+
+    def _builtin_lora(self) -> None:
+        """A LoRA for the built-in model, so `<lora:...>` and the picker work out of the box."""
+        if AIModel.objects.filter(name=TINY_LORA_NAME).exists():
+            return
+        with tempfile.TemporaryDirectory() as scratch:
+            path = tiny_lora_save(
+                Path(settings.MODELS_DIR) / TINY_DIR, Path(scratch) / "tiny-ink.safetensors"
+            )
+            version = model_import_safetensors(
+                path=path,
+                model_type=AIModel.Type.LORA,
+                base_model=ModelVersion.BaseModel.TINY,
+                owner=None,
+                name=TINY_LORA_NAME,
+                description=(
+                    "A LoRA for Visionary Tiny with seeded random low-rank weights: it visibly "
+                    "changes a picture, weight 0 gives the base picture. Use <lora:Tiny Ink:0.8>."
+                ),
+                is_builtin=True,
+            )
+        self.stdout.write(self.style.SUCCESS(f"Built-in LoRA ready: {version}"))
 
     def _demo_user(self) -> User:
         demo = User.objects.filter(username=DEMO_USERNAME).first()
