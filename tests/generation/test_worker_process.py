@@ -175,3 +175,41 @@ def test_worker_killed_mid_job_loses_nothing_and_duplicates_nothing(
     assert job.state == GenerationJob.State.SUCCEEDED, job.error
     assert job.attempts == 2
     assert job.images.count() == 1
+
+
+def test_separate_worker_batches_members_jobs_and_applies_their_lora(
+    worker_queue, broker_url, tiny_version, tiny_lora
+):
+    from tests.accounts.factories import UserFactory
+
+    jobs = [
+        job_submit(
+            user=user,
+            model_version=tiny_version,
+            prompt=f"a circle <lora:Test Ink:0.{n + 5}>" if n == 3 else f"a circle {n}",
+            steps=3,
+            seed=n,
+            enqueue=False,
+        )
+        for n, user in enumerate(UserFactory.create_batch(4))
+    ]
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    for job in jobs:
+        async_to_sync(layer.group_add)(job_group(job.pk), channel)
+    _wake(worker_queue, broker_url, jobs[0].pk)  # one wake-up token runs a whole batch
+    _wake(worker_queue, broker_url, jobs[3].pk)
+    finished: set[int] = set()
+
+    def all_done(message: dict) -> bool:
+        if message["type"] in {"done", "error"}:
+            finished.add(len(finished))
+        return len(finished) == len(jobs)
+
+    messages = _receive_until(layer, channel, all_done)
+    statuses = [m for m in messages if m["type"] == "status"]
+    assert sorted(m["batch"] for m in statuses) == [1, 3, 3, 3]  # the LoRA job ran on its own
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.state == GenerationJob.State.SUCCEEDED, job.error
+    assert "Lora hashes" in jobs[3].images.get().infotext
