@@ -35,7 +35,7 @@ def main() -> None:
 
     cold: list[float] = []
     for _ in range(args.rounds):
-        cache = ModelCache(budget_bytes=1024**3)
+        cache = ModelCache(ram_budget_bytes=1024**3)
         for i, directory in enumerate(dirs):
             started = time.perf_counter()
             cache.acquire(str(i), lambda d=directory: pipeline_load(d))

@@ -7,8 +7,10 @@ import socket
 from functools import lru_cache
 from typing import Any
 
+import torch
 from django.conf import settings
 from django.core.cache import cache as shared_cache
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from generation.engine.cache import ModelCache
@@ -25,16 +27,36 @@ def held_model_versions() -> frozenset[int]:
     return frozenset(int(key.split(":", 1)[0]) for key in model_cache().held_keys())
 
 
+# Share of a CUDA device's memory the cache takes when MODEL_CACHE_GPU_BYTES is 0 (the rest is
+# for activations while a pipeline runs).
+CUDA_DEFAULT_SHARE = 0.8
+
+
 @lru_cache(maxsize=1)
 def model_cache() -> ModelCache:
-    return ModelCache(budget_bytes=settings.MODEL_CACHE_RAM_BYTES)
+    """This process's cache, with the budgets and the device the settings name."""
+    device = settings.GENERATION_DEVICE
+    accelerator_budget = settings.MODEL_CACHE_GPU_BYTES
+    if device != "cpu" and accelerator_budget == 0:
+        if not device.startswith("cuda"):
+            raise ImproperlyConfigured(
+                f"GENERATION_DEVICE={device} needs MODEL_CACHE_GPU_BYTES (the model cache's "
+                "budget on that device)"
+            )
+        total = torch.cuda.get_device_properties(torch.device(device)).total_memory
+        accelerator_budget = int(total * CUDA_DEFAULT_SHARE)
+    return ModelCache(
+        ram_budget_bytes=settings.MODEL_CACHE_RAM_BYTES,
+        accelerator_budget_bytes=accelerator_budget,
+        accelerator_device=device,
+    )
 
 
 def model_cache_acquire(model_file: ModelFile) -> Any:
+    """The model's pipeline, ready on the generation device (loaded into RAM first if needed)."""
     try:
         return model_cache().acquire(
-            _cache_key(model_file),
-            lambda: pipeline_load(model_file.local_path, device=settings.GENERATION_DEVICE),
+            _cache_key(model_file), lambda: pipeline_load(model_file.local_path)
         )
     finally:
         model_cache_stats_publish()
@@ -47,20 +69,12 @@ STATS_TTL_SECONDS = 24 * 3600
 
 def model_cache_stats_publish() -> None:
     """Share this process's cache figures through the shared cache, for the admin (and metrics)."""
-    cache_ = model_cache()
-    stats = cache_.stats
     worker = worker_identity()
     shared_cache.set(
         STATS_KEY.format(worker=worker),
         {
+            **model_cache().stats_snapshot(),
             "worker": worker,
-            "hits": stats.hits,
-            "misses": stats.misses,
-            "evictions": stats.evictions,
-            "bytes_held": stats.bytes_held,
-            "peak_bytes": stats.peak_bytes,
-            "budget_bytes": cache_.budget_bytes,
-            "models": len(cache_.held_keys()),
             "updated_at": timezone.now().isoformat(timespec="seconds"),
         },
         timeout=STATS_TTL_SECONDS,
