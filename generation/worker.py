@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from generation.engine.cache import ModelCache
-from generation.engine.loading import pipeline_load
+from generation.engine.single_file import pipeline_load_file
 from modelhub.models import ModelFile
 
 
@@ -55,9 +55,7 @@ def model_cache() -> ModelCache:
 def model_cache_acquire(model_file: ModelFile) -> Any:
     """The model's pipeline, ready on the generation device (loaded into RAM first if needed)."""
     try:
-        return model_cache().acquire(
-            _cache_key(model_file), lambda: pipeline_load(model_file.local_path)
-        )
+        return model_cache().acquire(_cache_key(model_file), lambda: pipeline_load_file(model_file))
     finally:
         model_cache_stats_publish()
 
