@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from generation.models import Sampler
 from modelhub.models import ModelVersion
 from modelhub.selectors import versions_generatable
 
+DEFAULT_DENOISING_STRENGTH = 0.75
 SIZE_CHOICES = [(n, f"{n}") for n in (64, 128, 192, 256, 384, 512, 768, 1024)]
 
 
@@ -35,6 +38,25 @@ class GenerateForm(forms.Form):
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    init_image = forms.FileField(
+        label=_("Starting picture"),
+        required=False,
+        help_text=_(
+            "Optional (img2img): PNG, JPEG, WebP or GIF; the new picture grows from this one."
+        ),
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
+    )
+    denoising_strength = forms.FloatField(
+        label=_("Denoising strength"),
+        min_value=0.05,
+        max_value=1.0,
+        initial=DEFAULT_DENOISING_STRENGTH,
+        required=False,
+        help_text=_("How much of the starting picture is repainted: low keeps it, 1 replaces it."),
+        widget=forms.NumberInput(
+            attrs={"type": "range", "step": "0.05", "min": "0.05", "data-show-value": "1"}
+        ),
     )
     sampler = forms.ChoiceField(label=_("Sampler"), choices=Sampler.choices, initial="Euler a")
     steps = forms.IntegerField(
@@ -92,8 +114,24 @@ class GenerateForm(forms.Form):
             self.fields["width"].initial = default.default_width
             self.fields["height"].initial = default.default_height
 
+    def clean_init_image(self) -> bytes | None:
+        """The starting picture's bytes, read no further than one byte past the size limit (the
+        service says what is wrong with a picture that is too big or not a picture)."""
+        upload: UploadedFile | None = self.cleaned_data.get("init_image")
+        if not upload:
+            return None
+        upload.seek(0)
+        data: bytes = upload.read(settings.GENERATION_INIT_IMAGE_MAX_BYTES + 1)
+        return data
+
+    def clean_denoising_strength(self) -> float:
+        # Absent when the slider is disabled (no starting picture chosen).
+        strength: float | None = self.cleaned_data.get("denoising_strength")
+        return DEFAULT_DENOISING_STRENGTH if strength is None else strength
+
     def remembered(self) -> dict[str, Any]:
-        """What the page pre-fills next time (the member's last settings)."""
+        """What the page pre-fills next time (the member's last settings, not the picture)."""
         data = dict(self.cleaned_data)
+        data.pop("init_image", None)
         data["model_version"] = data["model_version"].pk
         return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -17,6 +19,8 @@ from generation import services
 from generation.forms import GenerateForm
 from generation.models import GenerationJob
 from generation.selectors import job_for_owner, job_status, jobs_live_state, jobs_of_user
+from modelhub.models import ModelVersion
+from modelhub.selectors import loras_for_base
 
 SESSION_LAST_SETTINGS = "generation_last_settings"
 
@@ -32,7 +36,11 @@ def _own_job(request: HttpRequest, pk: int) -> GenerationJob:
 @require_http_methods(["GET", "POST"])
 def generate(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
-    form = GenerateForm(request.POST or None, initial=request.session.get(SESSION_LAST_SETTINGS))
+    form = GenerateForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=request.session.get(SESSION_LAST_SETTINGS),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_submit(user=request.user, **form.cleaned_data)
@@ -48,12 +56,40 @@ def generate(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     recent = list(jobs_of_user(user=request.user)[:8])
     last_seed = next((job.seed_used for job in recent if job.seed_used is not None), None)
+    versions = list(form.fields["model_version"].queryset)  # type: ignore[attr-defined]
     model_sizes = {
-        str(version.pk): [version.default_width, version.default_height]
-        for version in form.fields["model_version"].queryset  # type: ignore[attr-defined]
+        str(version.pk): [version.default_width, version.default_height] for version in versions
     }
-    context = {"form": form, "recent": recent, "last_seed": last_seed, "model_sizes": model_sizes}
+    context = {
+        "form": form,
+        "recent": recent,
+        "last_seed": last_seed,
+        "model_sizes": model_sizes,
+        **_lora_picker_context(form, versions),
+    }
     return render(request, "generation/generate.html", context, status=status)
+
+
+def _lora_picker_context(form: GenerateForm, versions: list[ModelVersion]) -> dict[str, Any]:
+    """The LoRAs for the picker, each marked usable or not with the model selected now; the
+    page's script filters them again when the member picks another model."""
+    model_bases = {str(version.pk): version.base_model for version in versions}
+    selected_base = model_bases.get(str(form["model_version"].value()), "")
+    loras = [
+        {
+            "name": lora.model.name,
+            "base": lora.base_model,
+            "base_label": lora.get_base_model_display(),
+            "usable": lora.base_model == selected_base,
+        }
+        for lora in loras_for_base()
+    ]
+    return {
+        "loras": loras,
+        "loras_usable": any(lora["usable"] for lora in loras),
+        "model_bases": model_bases,
+        "lora_picker": [{"name": lora["name"], "base": lora["base"]} for lora in loras],
+    }
 
 
 @login_required

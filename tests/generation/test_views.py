@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from generation.models import GenerationJob
 from generation.services import job_execute
+from generation.views import SESSION_LAST_SETTINGS
+from modelhub.models import ModelFile
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
+from tests.modelhub.factories import ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +182,114 @@ def test_generate_page_carries_each_models_native_size_for_the_presets(member_cl
     html = member_client.get(GENERATE).content.decode()
     assert f'"{tiny_version.pk}": [64, 64]' in html
     assert 'data-ratio="3:2"' in html
+
+
+def test_generate_page_offers_the_loras_of_the_selected_model(member_client, tiny_lora):
+    response = member_client.get(GENERATE)
+    html = response.content.decode()
+    assert "&lt;lora:Test Ink:1&gt;" in html
+    assert response.context["loras"] == [
+        {"name": "Test Ink", "base": "tiny", "base_label": "Tiny (built in)", "usable": True}
+    ]
+    assert "data-lora-empty hidden" in html
+    assert 'id="lora-picker-data"' in html and 'id="model-bases"' in html
+
+
+def test_generate_page_says_when_the_selected_model_has_no_lora(member_client, tiny_lora):
+    sd15 = ModelVersionFactory(base_model="sd15", max_size=1024)
+    ModelFile.objects.create(
+        version=sd15, format="diffusers", path="x", size_bytes=1, sha256="f" * 64
+    )
+    session = member_client.session
+    session[SESSION_LAST_SETTINGS] = {"model_version": sd15.pk}
+    session.save()
+    response = member_client.get(GENERATE)
+    html = response.content.decode()
+    assert response.context["loras"][0]["usable"] is False
+    assert '<li data-base="tiny" hidden>' in html
+    assert "data-lora-empty hidden" not in html
+    assert "No LoRAs for this model yet." in html
+
+
+def test_submit_with_a_lora_tag_resolves_the_lora(member_client, member, tiny_version, tiny_lora):
+    response = member_client.post(GENERATE, _form(tiny_version, prompt="ink <lora:Test Ink:0.5>"))
+    job = GenerationJob.objects.get(user=member)
+    assert response.status_code == 302
+    assert [(lora["version"], lora["weight"]) for lora in job.loras] == [(tiny_lora.pk, 0.5)]
+
+
+def test_submit_with_an_unknown_lora_is_a_prompt_error(member_client, tiny_version):
+    response = member_client.post(GENERATE, _form(tiny_version, prompt="<lora:No Such:1> a cat"))
+    assert response.status_code == 400
+    assert "No Such" in response.context["form"].errors["prompt"][0]
+    assert not GenerationJob.objects.exists()
+
+
+def test_submit_with_a_starting_picture_queues_img2img(
+    member_client, member, tiny_version, png_bytes
+):
+    upload = SimpleUploadedFile("start.png", png_bytes, content_type="image/png")
+    response = member_client.post(
+        GENERATE, _form(tiny_version, init_image=upload, denoising_strength=0.4, steps=10)
+    )
+    job = GenerationJob.objects.get(user=member)
+    assert response.status_code == 302
+    assert job.is_img2img and job.denoising_strength == 0.4
+    assert job.steps_total == 4
+
+
+def test_submit_without_a_picture_ignores_the_strength(member_client, member, tiny_version):
+    member_client.post(GENERATE, _form(tiny_version, denoising_strength=0.3))
+    job = GenerationJob.objects.get(user=member)
+    assert not job.is_img2img and job.denoising_strength is None
+
+
+def test_starting_picture_that_is_not_an_image_is_a_field_error(member_client, tiny_version):
+    upload = SimpleUploadedFile("start.png", b"not a picture", content_type="image/png")
+    response = member_client.post(GENERATE, _form(tiny_version, init_image=upload))
+    assert response.status_code == 400
+    assert response.context["form"].errors["init_image"] == [
+        "This file is not an image we can read."
+    ]
+    assert not GenerationJob.objects.exists()
+
+
+def test_starting_picture_over_the_size_limit_is_a_field_error(
+    member_client, tiny_version, png_bytes, settings
+):
+    settings.GENERATION_INIT_IMAGE_MAX_BYTES = len(png_bytes) - 1
+    upload = SimpleUploadedFile("start.png", png_bytes, content_type="image/png")
+    response = member_client.post(GENERATE, _form(tiny_version, init_image=upload))
+    assert response.status_code == 400
+    assert "at most" in response.context["form"].errors["init_image"][0]
+    assert not GenerationJob.objects.exists()
+
+
+def test_strength_too_low_for_one_step_is_a_field_error(member_client, tiny_version, png_bytes):
+    upload = SimpleUploadedFile("start.png", png_bytes, content_type="image/png")
+    response = member_client.post(
+        GENERATE, _form(tiny_version, init_image=upload, denoising_strength=0.05, steps=4)
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["denoising_strength"]
+    assert not GenerationJob.objects.exists()
+
+
+def test_remembered_settings_keep_the_strength_but_not_the_picture(
+    member_client, tiny_version, png_bytes
+):
+    upload = SimpleUploadedFile("start.png", png_bytes, content_type="image/png")
+    member_client.post(GENERATE, _form(tiny_version, init_image=upload, denoising_strength=0.6))
+    remembered = member_client.session[SESSION_LAST_SETTINGS]
+    assert "init_image" not in remembered
+    assert remembered["denoising_strength"] == 0.6
+    form = member_client.get(GENERATE).context["form"]
+    assert form.initial["denoising_strength"] == 0.6
+
+
+def test_generate_form_uploads_files_and_offers_a_strength_slider(member_client, tiny_version):
+    html = member_client.get(GENERATE).content.decode()
+    assert 'enctype="multipart/form-data"' in html
+    assert 'accept="image/png,image/jpeg,image/webp,image/gif"' in html
+    assert 'type="range"' in html and 'step="0.05"' in html and 'value="0.75"' in html
+    assert 'aria-label="Remove the starting picture"' in html
