@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,6 +14,7 @@ from accounts.models import User
 from gallery import services
 from gallery.selectors import images_published, images_visible_to
 from modelhub.selectors import models_listed
+from visionary.file_responses import stored_file_response
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -40,19 +39,9 @@ def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def image_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Serve the picture itself, after the same visibility check as its page."""
     image = get_object_or_404(images_visible_to(viewer=request.user), pk=pk)
-    if isinstance(default_storage, FileSystemStorage):
-        response: HttpResponseBase = FileResponse(
-            default_storage.open(image.file.name or ""), content_type="image/png"
-        )
-    else:
-        # Object storage: a short-lived presigned URL, so bytes never pass through the web process.
-        response = redirect(default_storage.url(image.file.name))
-    if image.is_published:
-        # Short: a picture made private again must leave shared caches soon.
-        patch_cache_control(response, public=True, max_age=300)
-    else:
-        patch_cache_control(response, private=True, max_age=0)
-    return response
+    return stored_file_response(
+        image.file.name or "", content_type="image/png", public=image.is_published
+    )
 
 
 @login_required

@@ -7,6 +7,7 @@ app_name = "generation"
 urlpatterns = [
     path("", views.generate, name="generate"),
     path("jobs/<int:pk>/", views.job_detail, name="job"),
+    path("jobs/<int:pk>/init.png", views.job_init_image, name="job_init_image"),
     path("jobs/<int:pk>/status", views.job_status_json, name="job_status"),
     path("jobs/<int:pk>/cancel", views.job_cancel, name="job_cancel"),
     path("jobs/<int:pk>/rerun", views.job_rerun, name="job_rerun"),

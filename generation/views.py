@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -21,6 +21,7 @@ from generation.models import GenerationJob
 from generation.selectors import job_for_owner, job_status, jobs_live_state, jobs_of_user
 from modelhub.models import ModelVersion
 from modelhub.selectors import loras_for_base
+from visionary.file_responses import stored_file_response
 
 SESSION_LAST_SETTINGS = "generation_last_settings"
 
@@ -96,6 +97,15 @@ def _lora_picker_context(form: GenerateForm, versions: list[ModelVersion]) -> di
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_job(request, pk)
     return render(request, "generation/job.html", {"job": job, "status": job_status(job=job)})
+
+
+@login_required
+def job_init_image(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """An img2img job's starting picture: its owner's upload, never public."""
+    job = _own_job(request, pk)
+    if not job.init_image:
+        raise Http404
+    return stored_file_response(job.init_image.name or "", content_type="image/png", public=False)
 
 
 @login_required

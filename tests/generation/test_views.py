@@ -293,3 +293,38 @@ def test_generate_form_uploads_files_and_offers_a_strength_slider(member_client,
     assert 'accept="image/png,image/jpeg,image/webp,image/gif"' in html
     assert 'type="range"' in html and 'step="0.05"' in html and 'value="0.75"' in html
     assert 'aria-label="Remove the starting picture"' in html
+
+
+def test_img2img_job_page_shows_strength_and_the_starting_picture_to_its_owner_only(
+    member_client, member, client, tiny_version, tiny_lora, png_bytes
+):
+    from django.urls import reverse
+
+    from generation.services import job_submit
+    from tests.accounts.factories import UserFactory
+
+    job = job_submit(
+        user=member,
+        model_version=tiny_version,
+        prompt="a cat <lora:Test Ink:0.5>",
+        init_image=png_bytes,
+        denoising_strength=0.6,
+        enqueue=False,
+    )
+    page = member_client.get(job.get_absolute_url()).content.decode()
+    url = reverse("generation:job_init_image", args=[job.pk])
+    assert "0.6" in page and url in page and "Test Ink × 0.5" in page
+    response = member_client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert "private" in response["Cache-Control"]
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404  # someone else's upload
+
+
+def test_txt2img_job_has_no_starting_picture(member_client, member, tiny_version):
+    from django.urls import reverse
+
+    from generation.services import job_submit
+
+    job = job_submit(user=member, model_version=tiny_version, prompt="a cat", enqueue=False)
+    assert member_client.get(reverse("generation:job_init_image", args=[job.pk])).status_code == 404
