@@ -6,11 +6,13 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from modelhub.models import AIModel, ModelFile, ModelVersion
 
-# Base models whose single-file checkpoints load: those with a config dir shipped under
-# generation/engine/configs (the tiny built-in model only exists as a diffusers folder). SDXL
-# files load too, but the runner does not yet build SDXL's second (pooled) prompt embedding, so
-# SDXL is not offered for generation until it does.
-SINGLE_FILE_BASE_MODELS = (ModelVersion.BaseModel.SD15, ModelVersion.BaseModel.SD21)
+# Base models whose single-file checkpoints load and generate: those with a config dir shipped
+# under generation/engine/configs (the tiny built-in model only exists as a diffusers folder).
+SINGLE_FILE_BASE_MODELS = (
+    ModelVersion.BaseModel.SD15,
+    ModelVersion.BaseModel.SD21,
+    ModelVersion.BaseModel.SDXL,
+)
 
 
 def versions_generatable() -> QuerySet[ModelVersion]:

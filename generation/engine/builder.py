@@ -12,13 +12,20 @@ import torch
 from diffusers import (
     AutoencoderKL,
     EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
     StableDiffusionPipeline,
+    StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 TOKENIZER_DIR = Path(__file__).resolve().parents[2] / "modelhub" / "assets" / "clip-tokenizer"
 TEXT_HIDDEN = 32
+# Tiny SDXL: the second encoder differs in width and projection from the first, so a mix-up
+# between them (concatenation order, which one is pooled) shows up as a shape error.
+SDXL_TEXT_HIDDEN_2 = 48
+SDXL_POOLED = 40
+SDXL_TIME_EMBED = 8
 
 
 def tokenizer_load() -> CLIPTokenizer:
@@ -85,6 +92,86 @@ def tiny_pipeline_build(*, seed: int = 0, sample_size: int = 128) -> StableDiffu
     )
 
 
+def tiny_sdxl_pipeline_build(*, seed: int = 0, sample_size: int = 64) -> StableDiffusionXLPipeline:
+    """A tiny SDXL pipeline (two CLIP text encoders, "text_time" UNet conditioning) for tests;
+    laid out like the shipped configs/sdxl, including the second tokenizer padding with "!"."""
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=sample_size // 8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=TEXT_HIDDEN + SDXL_TEXT_HIDDEN_2,
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=SDXL_TIME_EMBED,
+        # Six micro-conditioning numbers (original size, crop corner, target size), each
+        # embedded, plus the pooled text embedding.
+        projection_class_embeddings_input_dim=6 * SDXL_TIME_EMBED + SDXL_POOLED,
+        norm_num_groups=32,
+    )
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(32, 32, 64, 64),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=32,
+        sample_size=sample_size,
+        scaling_factor=0.13025,
+    )
+    common = {
+        "bos_token_id": 49406,
+        "eos_token_id": 49407,
+        "intermediate_size": 37,
+        "num_hidden_layers": 5,
+        "num_attention_heads": 4,
+        "vocab_size": 49408,
+        "max_position_embeddings": 77,
+    }
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            **common, pad_token_id=49407, hidden_size=TEXT_HIDDEN, projection_dim=TEXT_HIDDEN
+        )
+    )
+    text_encoder_2 = CLIPTextModelWithProjection(
+        CLIPTextConfig(
+            **common,
+            pad_token_id=0,
+            hidden_size=SDXL_TEXT_HIDDEN_2,
+            projection_dim=SDXL_POOLED,
+            hidden_act="gelu",
+        )
+    )
+    tokenizer_2 = tokenizer_load()
+    tokenizer_2.pad_token_id = 0  # "!", as OpenCLIP bigG (and configs/sdxl/tokenizer_2) pads
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        steps_offset=1,
+        timestep_spacing="leading",
+    )
+    return StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer_load(),
+        tokenizer_2=tokenizer_2,
+        unet=unet,
+        scheduler=scheduler,
+        force_zeros_for_empty_prompt=True,
+        add_watermarker=False,
+    )
+
+
 def tiny_pipeline_save(directory: Path, *, seed: int = 0, sample_size: int = 128) -> Path:
     pipe = tiny_pipeline_build(seed=seed, sample_size=sample_size)
     directory.mkdir(parents=True, exist_ok=True)
@@ -101,9 +188,9 @@ def tiny_lora_save(
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
 
-    pipe = StableDiffusionPipeline.from_pretrained(
-        str(model_dir), local_files_only=True, use_safetensors=True
-    )
+    from generation.engine.loading import pipeline_load
+
+    pipe = pipeline_load(model_dir)
     torch.manual_seed(seed)
     unet_config = LoraConfig(
         r=rank,

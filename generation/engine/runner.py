@@ -2,7 +2,8 @@
 
 One call may carry the rows of several jobs (collated by the queue): each row has its own prompt,
 negative prompt, seed and picture count; steps, size, sampler, CFG, clip skip and LoRAs are shared.
-LoRAs are applied for the call and removed afterwards, whatever happens."""
+LoRAs are applied for the call and removed afterwards, whatever happens. SD 1.x/2.x and SDXL
+pipelines both run here (SDXL also gets its pooled prompt embeddings; img2img its own pipeline)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import StableDiffusionImg2ImgPipeline
+from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionXLImg2ImgPipeline
 from PIL import Image
 from safetensors.torch import load_file
 
-from generation.engine.prompt_encoding import prompts_encode
+from generation.engine.prompt_encoding import is_sdxl, prompt_embeddings_build
 from generation.engine.samplers import scheduler_for
 
 logger = logging.getLogger(__name__)
@@ -119,11 +120,14 @@ def loras_applied(pipe: Any, loras: tuple[LoraWeights, ...]) -> Iterator[None]:
             pipe.unload_lora_weights()
 
 
-def _img2img(pipe: Any) -> StableDiffusionImg2ImgPipeline:
+def _img2img(pipe: Any) -> StableDiffusionImg2ImgPipeline | StableDiffusionXLImg2ImgPipeline:
     """The img2img pipeline sharing ``pipe``'s modules (no extra weights), made once per model."""
     cached = getattr(pipe, "_visionary_img2img", None)
     if cached is None:
-        cached = StableDiffusionImg2ImgPipeline.from_pipe(pipe)
+        if is_sdxl(pipe):
+            cached = StableDiffusionXLImg2ImgPipeline.from_pipe(pipe)
+        else:
+            cached = StableDiffusionImg2ImgPipeline.from_pipe(pipe)
         cached.set_progress_bar_config(disable=True)
         object.__setattr__(pipe, "_visionary_img2img", cached)
     return cached
@@ -165,12 +169,9 @@ def render(
         return tensors
 
     with loras_applied(pipe, request.loras), torch.inference_mode():
-        embeds, negative_embeds = prompts_encode(
-            pipe, prompts, negatives, clip_skip=request.clip_skip
-        )
+        embeddings = prompt_embeddings_build(pipe, prompts, negatives, clip_skip=request.clip_skip)
         kwargs: dict[str, Any] = {
-            "prompt_embeds": embeds,
-            "negative_prompt_embeds": negative_embeds,
+            **embeddings.as_kwargs(),
             "num_inference_steps": request.steps,
             "guidance_scale": request.cfg_scale,
             "generator": generators,

@@ -268,11 +268,10 @@ def test_sd21_config_is_the_768_v_prediction_model():
     assert scheduler["prediction_type"] == "v_prediction"
 
 
-def test_shipped_config_dirs_load_and_all_but_sdxl_are_offered_for_generation():
+def test_shipped_config_dirs_load_and_are_all_offered_for_generation():
     shipped = {p.name for p in CONFIGS_DIR.iterdir() if p.is_dir()}
     assert shipped == set(SINGLE_FILE_PIPELINES)
-    # SDXL needs pooled prompt embeddings the runner does not build yet.
-    assert set(SINGLE_FILE_BASE_MODELS) == shipped - {"sdxl"}
+    assert set(SINGLE_FILE_BASE_MODELS) == shipped
 
 
 @pytest.mark.django_db
