@@ -88,6 +88,15 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+# (default side, largest side) in pixels per base model: each family's training size.
+NATIVE_SIZES = {
+    ModelVersion.BaseModel.SD15: (512, 1024),
+    ModelVersion.BaseModel.SD21: (768, 1024),
+    ModelVersion.BaseModel.SDXL: (1024, 2048),
+    ModelVersion.BaseModel.TINY: (128, 256),
+}
+
+
 def model_import_safetensors(
     *,
     path: Path,
@@ -169,7 +178,15 @@ def _model_file_register(
             _("%(name)s already has a version %(version)s.")
             % {"name": name, "version": version_name}
         )
-    version = ModelVersion.objects.create(model=model, name=version_name, base_model=base_model)
+    native, largest = NATIVE_SIZES.get(base_model, (512, 1024))
+    version = ModelVersion.objects.create(
+        model=model,
+        name=version_name,
+        base_model=base_model,
+        default_width=native,
+        default_height=native,
+        max_size=largest,
+    )
     ModelFile.objects.create(
         version=version,
         format=ModelFile.Format.SAFETENSORS,

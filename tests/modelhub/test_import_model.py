@@ -82,3 +82,19 @@ def test_single_file_checkpoints_without_a_shipped_config_are_not_offered(tmp_pa
     )  # fmt: skip
     assert AIModel.objects.filter(name="my-checkpoint").exists()
     assert not versions_generatable().filter(model__name="my-checkpoint").exists()
+
+
+@pytest.mark.parametrize(("base", "native", "largest"), [("sd15", 512, 1024), ("sdxl", 1024, 2048)])
+def test_imported_checkpoint_defaults_to_its_family_size(tmp_path, member, base, native, largest):
+    path = tmp_path / f"{base}.safetensors"
+    save_file({"model.diffusion_model.w": torch.zeros(2)}, str(path))
+    call_command(
+        "import_model", str(path), "--type", "checkpoint", "--base", base,
+        "--owner", member.username, stdout=StringIO(),
+    )  # fmt: skip
+    version = AIModel.objects.get(name=base).versions.get()
+    assert (version.default_width, version.default_height, version.max_size) == (
+        native,
+        native,
+        largest,
+    )
