@@ -89,7 +89,7 @@ def file_sha256(path: Path) -> tuple[str, int]:
 
 
 # (default side, largest side) in pixels per base model: each family's training size.
-NATIVE_SIZES = {
+NATIVE_SIZES: dict[str, tuple[int, int]] = {
     ModelVersion.BaseModel.SD15: (512, 1024),
     ModelVersion.BaseModel.SD21: (768, 1024),
     ModelVersion.BaseModel.SDXL: (1024, 2048),
