@@ -290,8 +290,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST framework (issue: APIs extends this) -------------------------------------------------
+# Named API tokens one member may hold (settings page; HTTP Basic or Bearer).
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 10, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
+        "accounts.authentication.BasicCredentialsAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
