@@ -4,6 +4,7 @@ client that connects late or reconnects gets the current state at once."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -30,6 +31,16 @@ def job_latest_message(job_id: int, slot: str = "latest") -> dict[str, Any] | No
 LIVE_GROUP = "live"
 
 
+@dataclass(frozen=True)
+class Publication:
+    """One message for one job's group (and, for a job shared live, its copy for /ws/live/)."""
+
+    job_id: int
+    message: dict[str, Any]
+    latest_key: str = "latest"
+    live: dict[str, Any] | None = None
+
+
 def job_publish(
     job_id: int,
     message: dict[str, Any],
@@ -42,17 +53,35 @@ def job_publish(
     Previews are kept in their own slot, so the latest state stays the latest progress. For a job
     its owner shares live, ``live`` is the copy for the public /ws/live/ stream (never carrying
     private picture URLs)."""
-    cache.set(_latest_key(job_id, latest_key), message, timeout=LATEST_TTL_SECONDS)
+    jobs_publish([Publication(job_id, message, latest_key, live)])
+
+
+def jobs_publish(publications: list[Publication]) -> None:
+    """Store and broadcast several messages with one cache write and one hop to the event loop:
+    a batched call reports every job's step at once, and each sync-to-async hop costs a thread."""
+    if not publications:
+        return
+    cache.set_many(
+        {_latest_key(p.job_id, p.latest_key): p.message for p in publications},
+        timeout=LATEST_TTL_SECONDS,
+    )
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(
-            job_group(job_id), {"type": "job.message", "message": message}
-        )
-        if live is not None:
-            async_to_sync(layer.group_send)(
-                LIVE_GROUP, {"type": "job.message", "message": {**live, "job": job_id}}
+
+    async def send_all() -> None:
+        for p in publications:
+            await layer.group_send(
+                job_group(p.job_id), {"type": "job.message", "message": p.message}
             )
+            if p.live is not None:
+                await layer.group_send(
+                    LIVE_GROUP, {"type": "job.message", "message": {**p.live, "job": p.job_id}}
+                )
+
+    try:
+        async_to_sync(send_all)()
     except Exception:
-        logger.exception("could not push a job message", extra={"job_id": job_id})
+        logger.exception(
+            "could not push job messages", extra={"job_ids": [p.job_id for p in publications]}
+        )

@@ -20,7 +20,7 @@ from generation.engine.prompt_syntax import loras_extract
 from generation.engine.runner import Interrupted, LoraWeights, RenderRequest, Row, render
 from generation.errors import GenerationRejected
 from generation.models import GenerationJob
-from generation.realtime import job_publish
+from generation.realtime import Publication, job_publish, jobs_publish
 from generation.selectors import live_card
 from generation.services.control import cancel_key
 from generation.services.images import image_store
@@ -47,7 +47,16 @@ class ProgressReporter:
     def cancel_requested(self) -> bool:
         return bool(cache.get(cancel_key(self.job_id)))
 
-    def __call__(self, step: int, total: int, latents: Any = None) -> None:
+    def __call__(
+        self,
+        step: int,
+        total: int,
+        latents: Any = None,
+        *,
+        outbox: list[Publication] | None = None,
+    ) -> None:
+        """Report a step: published at once, or appended to ``outbox`` for the caller to send
+        together with the other jobs' reports of a shared call."""
         now = time.monotonic()
         if now - self.last_beat >= settings.GENERATION_HEARTBEAT_SECONDS:
             self.last_beat = now
@@ -67,13 +76,17 @@ class ProgressReporter:
             "total": total,
             "eta_s": round(eta, 2) if eta is not None else None,
         }
-        job_publish(self.job_id, progress, live=progress if self.live else None)
+        outgoing = [Publication(self.job_id, progress, live=progress if self.live else None)]
         every = settings.GENERATION_PREVIEW_EVERY_STEPS
         if latents is not None and every and step % every == 0 and step < total:
             preview = {"type": "preview", "step": step, "image": preview_data_url(latents)}
-            job_publish(
-                self.job_id, preview, latest_key="preview", live=preview if self.live else None
+            outgoing.append(
+                Publication(self.job_id, preview, "preview", preview if self.live else None)
             )
+        if outbox is None:
+            jobs_publish(outgoing)
+        else:
+            outbox.extend(outgoing)
 
 
 def job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -116,10 +129,12 @@ class _BatchProgress:
         self.cancelled: set[int] = set()
 
     def on_step(self, step: int, total: int, latents: Any) -> None:
+        outbox: list[Publication] = []
         for job in self.jobs:
             if job.pk not in self.cancelled:
                 rows = latents[self.rows[job.pk]] if latents is not None else None
-                self.reporters[job.pk](step, total, rows)
+                self.reporters[job.pk](step, total, rows, outbox=outbox)
+        jobs_publish(outbox)
 
     def should_stop(self) -> bool:
         running = {cancel_key(job.pk): job for job in self.jobs if job.pk not in self.cancelled}
@@ -133,9 +148,12 @@ class _BatchProgress:
 def jobs_run_claimed(jobs: list[GenerationJob]) -> list[GenerationJob]:
     """Run claimed jobs in one pipeline call: each ends succeeded with its pictures, cancelled,
     or failed with a reason."""
+    statuses = []
     for job in jobs:
         status = {"type": "status", "state": job.state, "batch": len(jobs)}
-        job_publish(job.pk, status, live={**status, **live_card(job)} if job.share_live else None)
+        live = {**status, **live_card(job)} if job.share_live else None
+        statuses.append(Publication(job.pk, status, live=live))
+    jobs_publish(statuses)
     if len(jobs) > 1:
         logger.info("jobs batched", extra={"job_ids": [job.pk for job in jobs]})
     progress = _BatchProgress(jobs)

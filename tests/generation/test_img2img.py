@@ -68,9 +68,9 @@ def test_progress_counts_the_steps_img2img_runs(member, tiny_version, png_bytes,
 
     real = ProgressReporter.__call__
 
-    def spy(self, step, total, latents=None):
+    def spy(self, step, total, latents=None, **kwargs):
         totals.add(total)
-        real(self, step, total, latents)
+        real(self, step, total, latents, **kwargs)
 
     monkeypatch.setattr(ProgressReporter, "__call__", spy)
     job = _submit(member, tiny_version, init_image=png_bytes, denoising_strength=0.5)

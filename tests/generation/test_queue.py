@@ -109,11 +109,11 @@ def test_cancel_stops_a_running_job_within_one_step(member, tiny_version, monkey
 
     original = services.ProgressReporter.__call__
 
-    def report(self, step, total, latents=None):
+    def report(self, step, total, latents=None, **kwargs):
         steps_seen.append(step)
         if step == 3:  # the member presses cancel while step 3 is reported
             job_cancel(job=GenerationJob.objects.get(pk=job.pk), user=member)
-        original(self, step, total, latents)
+        original(self, step, total, latents, **kwargs)
 
     monkeypatch.setattr(services.ProgressReporter, "__call__", report)
     job_execute(job_id=job.pk, worker="w")
