@@ -3,7 +3,7 @@ pipeline calls, against the same jobs run one call each (GENERATION_BATCH_MAX_IM
 Embedded settings, the real queue (claim, companions, progress, storage); the worker's task body
 (job_run_next) is called in a loop until the queue is empty, as a worker does per wake-up.
 
-    .venv/bin/python benchmarks/batching.py [--jobs 8] [--steps 20] [--size 128] [--rounds 3]
+    .venv/bin/python benchmarks/batching.py [--jobs 8] [--steps 20] [--size 128] [--rounds 5]
 
 Prints the median seconds to finish all jobs each way, throughput, and the ratio (goal >= 2).
 Rounds alternate which way runs first, so a slow moment of the machine hits both."""
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     _setup(tempfile.mkdtemp(prefix="visionary-bench-"))
@@ -96,6 +96,8 @@ def main() -> None:
           f"{args.jobs / b:.2f} jobs/s")  # fmt: skip
     print(f"one call per job:              {s:.2f} s in {calls_single} calls, "
           f"{args.jobs / s:.2f} jobs/s")  # fmt: skip
+    print("rounds (s), batched: " + ", ".join(f"{t:.2f}" for t in batched))
+    print("rounds (s), single:  " + ", ".join(f"{t:.2f}" for t in single))
     print(f"throughput ratio batched/single: {s / b:.2f}x (goal >= 2)")
     if failed:
         print(f"WARNING: {failed} job(s) did not succeed")
