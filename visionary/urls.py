@@ -28,4 +28,6 @@ urlpatterns = [
     path("generate/", include("generation.urls")),
     path("live/", generation_views.live, name="live"),
     path("feed/", include("social.urls")),
+    path("api/", include("visionary.api_urls")),
+    path("sdapi/v1/", include("generation.sdapi.urls")),
 ]
