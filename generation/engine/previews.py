@@ -17,13 +17,29 @@ SD_LATENT_RGB = torch.tensor(
         [-0.184, -0.271, -0.473],
     ]
 )
+# SDXL's VAE was retrained: its latents need their own projection (ComfyUI's published factors).
+SDXL_LATENT_RGB = torch.tensor(
+    [
+        [0.3651, 0.4232, 0.4341],
+        [-0.2533, -0.0042, 0.1068],
+        [0.1076, 0.1111, -0.0362],
+        [-0.3165, -0.2492, -0.2188],
+    ]
+)
+SDXL_LATENT_BIAS = torch.tensor([0.1084, -0.0175, -0.0011])
 PREVIEW_SIDE = 128
 
 
-def latents_to_preview(latents: torch.Tensor, *, side: int = PREVIEW_SIDE) -> Image.Image:
+def latents_to_preview(
+    latents: torch.Tensor, *, side: int = PREVIEW_SIDE, sdxl: bool = False
+) -> Image.Image:
     """The first image of a (batch, 4, h, w) latent tensor as a small RGB picture."""
     latent = latents[0].detach().float().cpu()
-    rgb = torch.einsum("chw,cr->rhw", latent, SD_LATENT_RGB)
+    if sdxl:
+        rgb = torch.einsum("chw,cr->rhw", latent, SDXL_LATENT_RGB)
+        rgb = rgb + SDXL_LATENT_BIAS[:, None, None]
+    else:
+        rgb = torch.einsum("chw,cr->rhw", latent, SD_LATENT_RGB)
     pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).byte().permute(1, 2, 0).numpy()
     image = Image.fromarray(pixels, mode="RGB")
     scale = side / max(image.size)
@@ -31,7 +47,7 @@ def latents_to_preview(latents: torch.Tensor, *, side: int = PREVIEW_SIDE) -> Im
     return image.resize(size, Image.Resampling.BILINEAR)
 
 
-def preview_data_url(latents: torch.Tensor, *, quality: int = 70) -> str:
+def preview_data_url(latents: torch.Tensor, *, quality: int = 70, sdxl: bool = False) -> str:
     out = io.BytesIO()
-    latents_to_preview(latents).save(out, format="JPEG", quality=quality)
+    latents_to_preview(latents, sdxl=sdxl).save(out, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -26,7 +26,7 @@ from generation.services.control import cancel_key
 from generation.services.images import image_store
 from generation.services.queue import job_claim, job_claim_next, job_companions_claim
 from generation.worker import held_model_versions, model_cache_acquire
-from modelhub.models import ModelFile
+from modelhub.models import ModelFile, ModelVersion
 from modelhub.selectors import version_primary_file
 
 logger = logging.getLogger(__name__)
@@ -37,9 +37,10 @@ class ProgressReporter:
     """Publishes step, total and ETA at most once per interval (first and last steps always),
     and keeps the job's heartbeat fresh for the reaper."""
 
-    def __init__(self, job_id: int, *, live: bool = False) -> None:
+    def __init__(self, job_id: int, *, live: bool = False, sdxl: bool = False) -> None:
         self.job_id = job_id
         self.live = live
+        self.sdxl = sdxl
         self.started = time.monotonic()
         self.last_sent: float | None = None
         self.last_beat = self.started
@@ -79,7 +80,8 @@ class ProgressReporter:
         outgoing = [Publication(self.job_id, progress, live=progress if self.live else None)]
         every = settings.GENERATION_PREVIEW_EVERY_STEPS
         if latents is not None and every and step % every == 0 and step < total:
-            preview = {"type": "preview", "step": step, "image": preview_data_url(latents)}
+            image = preview_data_url(latents, sdxl=self.sdxl)
+            preview = {"type": "preview", "step": step, "image": image}
             outgoing.append(
                 Publication(self.job_id, preview, "preview", preview if self.live else None)
             )
@@ -120,7 +122,10 @@ class _BatchProgress:
 
     def __init__(self, jobs: list[GenerationJob]) -> None:
         self.jobs = jobs
-        self.reporters = {job.pk: ProgressReporter(job.pk, live=job.share_live) for job in jobs}
+        sdxl = jobs[0].model_version.base_model == ModelVersion.BaseModel.SDXL
+        self.reporters = {
+            job.pk: ProgressReporter(job.pk, live=job.share_live, sdxl=sdxl) for job in jobs
+        }
         self.rows: dict[int, slice] = {}
         start = 0
         for job in jobs:

@@ -202,3 +202,12 @@ def test_clip_skip_changes_the_picture(tiny_model_dir):
     plain = text_to_image(pipe, _request(sampler="DDIM"))[0]
     skipped = text_to_image(pipe, _request(sampler="DDIM", clip_skip=2))[0]
     assert plain.tobytes() != skipped.tobytes()
+
+
+def test_sdxl_previews_use_sdxl_latent_colours():
+    latents = torch.zeros(1, 4, 8, 8)
+    latents[0, 1] = 2.0  # channel 2 is blue-ish for SDXL, green-ish for SD 1.x
+    sd = latents_to_preview(latents).getpixel((4, 4))
+    sdxl = latents_to_preview(latents, sdxl=True).getpixel((4, 4))
+    assert sd[1] > sd[2]
+    assert sdxl[2] > sdxl[1]
