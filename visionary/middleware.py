@@ -1,4 +1,5 @@
-"""One structured log line per request: method, route, status, duration and user."""
+"""One structured log line per request (method, route, status, duration and user), and request
+latency for /metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
+
+from visionary.metrics import request_duration_record
 
 logger = logging.getLogger("visionary.request")
 _QUIET_PREFIXES = ("/static/", "/healthz")
@@ -57,4 +60,26 @@ def RequestLogMiddleware(get_response: Callable[[HttpRequest], Any]) -> Any:
     return middleware
 
 
-__all__ = ["RequestLogMiddleware"]
+@sync_and_async_middleware
+def RequestMetricsMiddleware(get_response: Callable[[HttpRequest], Any]) -> Any:
+    """Times every request into the latency histogram, labelled by URL pattern."""
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponseBase:
+            started = time.perf_counter()
+            response = await get_response(request)
+            request_duration_record(request, response, time.perf_counter() - started)
+            return response
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        response: HttpResponseBase = get_response(request)
+        request_duration_record(request, response, time.perf_counter() - started)
+        return response
+
+    return middleware
+
+
+__all__ = ["RequestLogMiddleware", "RequestMetricsMiddleware"]

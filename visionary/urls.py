@@ -10,6 +10,7 @@ from accounts import views as account_views
 from gallery import views as gallery_views
 from generation import views as generation_views
 from visionary import health
+from visionary.metrics import metrics_view
 
 admin.site.site_header = _("Visionary Art moderation")
 admin.site.site_title = _("Visionary Art admin")
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("media/avatars/<str:name>", account_views.avatar_file, name="avatar"),

@@ -28,6 +28,7 @@ from generation.services.queue import job_claim, job_claim_next, job_companions_
 from generation.worker import held_model_versions, model_cache_acquire
 from modelhub.models import ModelFile, ModelVersion
 from modelhub.selectors import version_primary_file
+from visionary.metrics import generation_timing_record
 
 logger = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
@@ -239,7 +240,13 @@ def _jobs_render(
         init_image=_init_image(head),
         denoising_strength=head.denoising_strength or 0.75,
     )
+    started = time.perf_counter()  # the pipeline call alone: loading and PNG encoding excluded
     groups = render(pipe, request, on_step=progress.on_step, should_stop=progress.should_stop)
+    generation_timing_record(
+        steps=head.steps_total,
+        seconds=time.perf_counter() - started,
+        pictures=sum(job.batch_size for job in jobs),
+    )
     results = {}
     for job, pictures in zip(jobs, groups, strict=True):
         rendered = []

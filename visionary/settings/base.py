@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "axes",
     "accounts",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "visionary.middleware.RequestMetricsMiddleware",
     "visionary.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -59,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics asks for "Authorization: Bearer <it>" when set
+METRICS_REQUIRE_TOKEN = env_bool("METRICS_REQUIRE_TOKEN", False)  # without a token: 403
 
 ROOT_URLCONF = "visionary.urls"
 ASGI_APPLICATION = "visionary.asgi.application"
@@ -302,14 +306,39 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The one error body under /api/; DRF's default elsewhere (/sdapi/v1/ answers A1111-style).
+    "EXCEPTION_HANDLER": "visionary.api.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "visionary.api.pagination.Pagination",
+    "PAGE_SIZE": 20,
+    # Counted in the default cache: Redis in production, shared by every web process.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "visionary.api.throttles.AnonThrottle",
+        "visionary.api.throttles.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+        "user": env_str("API_THROTTLE_USER", "300/minute"),
+        "job_create": env_str("API_THROTTLE_JOB_CREATE", "20/minute"),
+    },
+    # Proxies in front of the site that append to X-Forwarded-For (the anonymous rate is per
+    # client IP); 0 counts REMOTE_ADDR, which a client cannot forge.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Visionary Art API",
     "DESCRIPTION": (
         "REST API (/api/v1/) and the AUTOMATIC1111-compatible subset (/sdapi/v1/) of Visionary Art."
+        " Every 4xx of /api/v1/ has the body"
+        ' `{"error": {"status", "code", "message", "fields"?}}`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: read-only fields are not asked for.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc assets from drf-spectacular-sidecar (served locally, no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ if not ALLOWED_HOSTS:
 DEBUG = env_bool("DEBUG", False)
 SILENCED_SYSTEM_CHECKS = []  # production checks everything
 LOG_FORMAT = env_str("LOG_FORMAT", "json")
+METRICS_REQUIRE_TOKEN = env_bool("METRICS_REQUIRE_TOKEN", True)  # /metrics closed without a token
 
 # TLS ends at the proxy in front of daphne, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,125 @@
+"""The one error body of the REST API: every 4xx (and an unexpected 5xx) under /api/ is answered as
+``{"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"steps": ["..."]}}}``.
+Other DRF views (the A1111-compatible /sdapi/v1/) keep DRF's default handling, so they can answer
+in AUTOMATIC1111's own error style."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from generation.errors import NotYourJob
+
+logger = logging.getLogger(__name__)
+
+API_PATH_PREFIX = "/api/"
+NON_FIELD = "non_field_errors"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: our error body under /api/, DRF's default anywhere else."""
+    request = context.get("request")
+    if request is None or not request.path.startswith(API_PATH_PREFIX):
+        return drf_exception_handler(exc, context)
+    api_exc = _as_api_exception(exc)
+    if api_exc is None:
+        # A bug: logged with its traceback here, never shown to the caller.
+        logger.exception("API error", exc_info=exc, extra={"path": request.path})
+        return Response(
+            error_body(500, "server_error", _("Something went wrong on our side.")), status=500
+        )
+    response = drf_exception_handler(api_exc, context)
+    assert response is not None  # every APIException gets a response
+    response.data = _error_data(api_exc, response.status_code)
+    return response
+
+
+def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    """Our domain errors and Django's as the DRF exception that says the same."""
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            detail: Any = {
+                (NON_FIELD if field == "__all__" else field): messages
+                for field, messages in exc.message_dict.items()
+            }
+        else:
+            detail = exc.messages
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, NotYourJob | Http404 | ObjectDoesNotExist):
+        # Another member's job is "not found": its existence is not revealed.
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return None
+
+
+def error_body(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _error_data(exc: exceptions.APIException, status: int) -> dict[str, Any]:
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        fields: dict[str, Any] = {}
+        general: list[str] = []
+        if isinstance(detail, dict):
+            for field, messages in detail.items():
+                if field == NON_FIELD:
+                    general.extend(str(m) for m in _as_list(messages))
+                else:
+                    fields[field] = _plain(messages)
+        else:
+            general.extend(str(m) for m in _as_list(detail))
+        message = " ".join(general) or _("Some fields are not valid; see “fields”.")
+        return error_body(status, "invalid", message, fields)
+    code = getattr(exc.detail, "code", None) or exc.default_code
+    return error_body(status, str(code), str(exc.detail))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _plain(value: Any) -> Any:
+    """ErrorDetail strings (possibly nested) as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(
+        help_text="Machine-readable: invalid, not_authenticated, authentication_failed, "
+        "permission_denied, not_found, method_not_allowed, throttled, parse_error..."
+    )
+    message = serializers.CharField(help_text="For people; translated to the caller's language.")
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per-field messages, for validation errors only.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of every 4xx answer of /api/v1/."""
+
+    error = ErrorDetailSerializer()
