@@ -130,3 +130,36 @@ class GenerationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in self.FINISHED_STATES
+
+
+class SdApiOptions(models.Model):
+    """A member's settings for the A1111-compatible API (POST /sdapi/v1/options): A1111 keeps them
+    per server, we keep them per member so one member's model switch never changes another's."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sdapi_options",
+        verbose_name=_("user"),
+    )
+    # None (or a version no longer generatable): the site's default model.
+    model_version = models.ForeignKey(
+        "modelhub.ModelVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("model version"),
+    )
+    # A1111's CLIP_stop_at_last_layers.
+    clip_skip = models.PositiveSmallIntegerField(
+        _("clip skip"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("A1111 API options")
+        verbose_name_plural = _("A1111 API options")
+
+    def __str__(self) -> str:
+        return f"A1111 API options of user {self.user_id}"

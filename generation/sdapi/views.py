@@ -1,0 +1,348 @@
+"""/sdapi/v1/ endpoints: thin DRF views over generation.sdapi services and selectors.
+
+HTTP Basic only (site credentials or an API token as the password), no session, no CSRF, as
+A1111's --api-auth. Errors take A1111's (FastAPI's) shapes: 422 {"detail": [{loc, msg, type}]}
+for bad values, {"error", "detail", "body", "errors"} for work that could not be done."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from accounts.authentication import BasicCredentialsAuthentication
+from accounts.models import User
+from generation.errors import GenerationRejected
+from generation.sdapi import selectors, services
+from generation.sdapi.mapping import BadImage, image_b64_decode, infotext_parse
+from generation.sdapi.serializers import (
+    SCHEDULER_LIST_SCHEMA,
+    GenerationResponseSerializer,
+    Img2ImgRequestSerializer,
+    LoraItemSerializer,
+    PngInfoRequestSerializer,
+    PngInfoResponseSerializer,
+    ProgressResponseSerializer,
+    SamplerItemSerializer,
+    SdModelSerializer,
+    Txt2ImgRequestSerializer,
+)
+
+logger = logging.getLogger(__name__)
+TAG = "sdapi (AUTOMATIC1111-compatible)"
+# Our job fields named as the request names them, for 422 locations.
+FIELD_LOCATIONS: dict[str, list[str | int]] = {
+    "init_image": ["body", "init_images", 0],
+    "sampler": ["body", "sampler_name"],
+    "clip_skip": ["body", "override_settings", "CLIP_stop_at_last_layers"],
+}
+REQUEST_FIELDS = {
+    "negative_prompt",
+    "seed",
+    "steps",
+    "cfg_scale",
+    "width",
+    "height",
+    "batch_size",
+    "denoising_strength",
+}
+
+
+def _detail_items(errors: Any, loc: list[str | int]) -> list[dict[str, Any]]:
+    """DRF's nested error structure flattened into FastAPI's detail list."""
+    if isinstance(errors, dict):
+        items = []
+        for key, value in errors.items():
+            here = loc if key in {"non_field_errors", "__all__"} else [*loc, key]
+            items.extend(_detail_items(value, here))
+        return items
+    if isinstance(errors, list):
+        if all(isinstance(e, str) for e in errors):
+            return [{"loc": loc, "msg": str(e), "type": "value_error"} for e in errors]
+        return [item for e in errors for item in _detail_items(e, loc)]
+    return [{"loc": loc, "msg": str(errors), "type": "value_error"}]
+
+
+def _validation_response(items: list[dict[str, Any]]) -> Response:
+    return Response({"detail": items}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def _runtime_response(kind: str, message: str, http_status: int) -> Response:
+    return Response(
+        {"error": kind, "detail": "", "body": "", "errors": message}, status=http_status
+    )
+
+
+def _rejected_response(exc: DjangoValidationError) -> Response:
+    """A refused job: a field value becomes a validation 422, anything else (a refused prompt,
+    the queue limit) a runtime-error 422 with the message."""
+    if hasattr(exc, "error_dict"):
+        items: list[dict[str, Any]] = []
+        for name, messages in exc.message_dict.items():
+            if name in REQUEST_FIELDS or name in FIELD_LOCATIONS:
+                loc = FIELD_LOCATIONS.get(name, ["body", name])
+                items.extend({"loc": loc, "msg": m, "type": "value_error"} for m in messages)
+        if items:
+            return _validation_response(items)
+    return _runtime_response(type(exc).__name__, " ".join(exc.messages), 422)
+
+
+def sdapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_response(_detail_items(exc.detail, ["body"]))
+    if isinstance(exc, exceptions.ParseError):
+        return _validation_response(
+            [{"loc": ["body"], "msg": str(exc.detail), "type": "value_error.jsondecode"}]
+        )
+    if isinstance(exc, services.SdApiFieldError):
+        return _validation_response([{"loc": exc.loc, "msg": exc.message, "type": "value_error"}])
+    if isinstance(exc, GenerationRejected | DjangoValidationError):
+        return _rejected_response(exc)
+    if isinstance(exc, services.SdApiRuntimeError):
+        return _runtime_response(exc.kind, exc.message, exc.status)
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    logger.exception("sdapi request failed")
+    return _runtime_response("RuntimeError", "Internal error.", 500)
+
+
+class SdApiView(APIView):
+    authentication_classes = [BasicCredentialsAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
+        return sdapi_exception_handler
+
+    def member(self, request: Request) -> User:
+        user = request.user
+        assert isinstance(user, User)  # IsAuthenticated + our authentication
+        return user
+
+
+def _body(request: Request) -> dict[str, Any]:
+    data = request.data
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    return dict(data)
+
+
+TXT2IMG_EXAMPLE = {
+    "prompt": "a red circle on a blue background",
+    "negative_prompt": "blurry",
+    "seed": 42,
+    "sampler_name": "Euler a",
+    "steps": 20,
+    "cfg_scale": 7,
+    "width": 512,
+    "height": 512,
+    "batch_size": 1,
+    "n_iter": 1,
+    "override_settings": {"sd_model_checkpoint": "Visionary Tiny v1 [0123456789]"},
+}
+RESULT_EXAMPLE = {
+    "images": ["iVBORw0KGgo..."],
+    "parameters": {"prompt": "a red circle on a blue background", "seed": 42, "steps": 20},
+    "info": '{"prompt": "a red circle on a blue background", "seed": 42, "all_seeds": [42], ...}',
+}
+
+
+class GenerationView(SdApiView):
+    serializer_class: type[Txt2ImgRequestSerializer] = Txt2ImgRequestSerializer
+
+    def post(self, request: Request) -> Response:
+        raw = _body(request)
+        serializer = self.serializer_class(data=raw)
+        serializer.is_valid(raise_exception=True)
+        result = services.generate(user=self.member(request), params=serializer.params(raw))
+        return Response(
+            {
+                "images": result.images,
+                "parameters": serializer.parameters_echo(raw),
+                "info": services.info_json(result),
+            }
+        )
+
+
+class Txt2ImgView(GenerationView):
+    serializer_class = Txt2ImgRequestSerializer
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Text to image (waits for the pictures)",
+        request=Txt2ImgRequestSerializer,
+        responses={200: GenerationResponseSerializer, 422: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample("txt2img", value=TXT2IMG_EXAMPLE, request_only=True),
+            OpenApiExample("result", value=RESULT_EXAMPLE, response_only=True),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class Img2ImgView(GenerationView):
+    serializer_class = Img2ImgRequestSerializer
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Image to image (waits for the pictures)",
+        request=Img2ImgRequestSerializer,
+        responses={200: GenerationResponseSerializer, 422: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample(
+                "img2img",
+                value={
+                    **TXT2IMG_EXAMPLE,
+                    "init_images": ["data:image/png;base64,iVBORw0KGgo..."],
+                    "denoising_strength": 0.6,
+                },
+                request_only=True,
+            ),
+            OpenApiExample("result", value=RESULT_EXAMPLE, response_only=True),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class ProgressView(SdApiView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Progress of the caller's current job",
+        parameters=[OpenApiParameter("skip_current_image", bool, required=False)],
+        responses={200: ProgressResponseSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        skip = request.query_params.get("skip_current_image", "").lower() in {"1", "true", "yes"}
+        return Response(selectors.progress_view(user=self.member(request), skip_current_image=skip))
+
+
+class InterruptView(SdApiView):
+    current_only = False
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Cancel the caller's API jobs (interrupt) or the running one (skip)",
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        services.api_jobs_cancel(user=self.member(request), current_only=self.current_only)
+        return Response({})
+
+
+class SkipView(InterruptView):
+    current_only = True
+
+
+class SdModelsView(SdApiView):
+    @extend_schema(tags=[TAG], summary="Checkpoints", responses={200: SdModelSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.sd_models_list())
+
+
+class SamplersView(SdApiView):
+    @extend_schema(
+        tags=[TAG], summary="Samplers", responses={200: SamplerItemSerializer(many=True)}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.samplers_list())
+
+
+class SchedulersView(SdApiView):
+    @extend_schema(tags=[TAG], summary="Schedulers", responses={200: SCHEDULER_LIST_SCHEMA})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.schedulers_list())
+
+
+class LorasView(SdApiView):
+    @extend_schema(tags=[TAG], summary="LoRAs", responses={200: LoraItemSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(selectors.loras_list())
+
+
+class ScriptsView(SdApiView):
+    """A1111 clients (webuiapi) look here for extensions; we have none."""
+
+    @extend_schema(tags=[TAG], summary="Scripts (none)", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response({"txt2img": [], "img2img": []})
+
+
+class OptionsView(SdApiView):
+    @extend_schema(
+        tags=[TAG],
+        summary="The caller's options",
+        responses={200: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample(
+                "options",
+                value={
+                    "sd_model_checkpoint": "Visionary Tiny v1 [0123456789]",
+                    "CLIP_stop_at_last_layers": 1,
+                },
+            )
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.options_view(user=self.member(request)))
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Set the caller's model (sd_model_checkpoint) and clip skip; other keys ignored",
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.NONE},
+        examples=[
+            OpenApiExample(
+                "switch model",
+                value={"sd_model_checkpoint": "Visionary Tiny v1 [0123456789]"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        ignored = services.options_update(user=self.member(request), values=_body(request))
+        response = JsonResponse(None, safe=False)  # A1111 answers null
+        if ignored:
+            response["X-Ignored-Options"] = ", ".join(ignored)[:1000]
+        return response
+
+
+class PngInfoView(SdApiView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Read the generation parameters (infotext) of a picture",
+        request=PngInfoRequestSerializer,
+        responses={200: PngInfoResponseSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PngInfoRequestSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        try:
+            data = image_b64_decode(serializer.validated_data["image"])
+            with PILImage.open(io.BytesIO(data)) as picture:
+                items = {k: v for k, v in picture.info.items() if isinstance(v, str)}
+        except (BadImage, UnidentifiedImageError, OSError) as exc:
+            raise serializers.ValidationError({"image": ["Not a readable picture."]}) from exc
+        infotext = items.get("parameters", "")
+        return Response(
+            {
+                "info": infotext,
+                "items": items,
+                "parameters": infotext_parse(infotext) if infotext else {},
+            }
+        )
