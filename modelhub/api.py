@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -116,12 +116,8 @@ class AIModelViewSet(viewsets.ReadOnlyModelViewSet[AIModel]):
     serializer_class = AIModelSerializer
 
     def get_queryset(self) -> QuerySet[AIModel]:
-        return models_listed(query=self.request.query_params.get("q", "")).prefetch_related(
-            Prefetch(
-                "versions",
-                queryset=ModelVersion.objects.select_related("model").prefetch_related("files"),
-            )
-        )
+        # Versions and their files are prefetched by the selector.
+        return models_listed(query=self.request.query_params.get("q", ""))
 
     @extend_schema(parameters=[OpenApiParameter("q", str, description="Name contains.")])
     def list(self, *args: Any, **kwargs: Any) -> Any:
