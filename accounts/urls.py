@@ -67,6 +67,8 @@ urlpatterns = [
     ),
     path("profile/", views.profile_edit, name="profile_edit"),
     path("settings/", views.settings_view, name="settings"),
+    path("settings/tokens/", views.api_token_new, name="api_token_new"),
+    path("settings/tokens/<int:pk>/revoke/", views.api_token_delete, name="api_token_revoke"),
     path("export/", views.data_export, name="export"),
     path("delete/", views.account_delete, name="delete"),
 ]

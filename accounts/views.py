@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts import services
+from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.exports import user_data_export
 from accounts.forms import DeleteAccountForm, ProfileForm, RegisterForm, SettingsForm
-from accounts.models import User
+from accounts.models import ApiToken, User
 from accounts.selectors import users_active
 from gallery.selectors import images_of_owner_for_viewer
 from social.selectors import is_following
@@ -94,7 +100,72 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         services.user_language_set(user=user, language=form.cleaned_data["language"])
         messages.success(request, _("Your settings were saved."))
         return redirect("accounts:settings")
-    return render(request, "accounts/settings.html", {"form": form})
+    return _settings_page(request, form=form)
+
+
+def _settings_page(
+    request: HttpRequest,
+    *,
+    form: SettingsForm | None = None,
+    token_form: ApiTokenForm | None = None,
+    new_token: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    user = _current_user(request)
+    if form is None:
+        form = SettingsForm(
+            initial={"language": user.language or getattr(request, "LANGUAGE_CODE", "en")}
+        )
+    context = {
+        "form": form,
+        "token_form": token_form or ApiTokenForm(prefix="token"),
+        "tokens": ApiToken.objects.filter(user=user).order_by("-created_at", "-pk"),
+        "new_token": new_token,
+        "tokens_max": settings.API_TOKENS_PER_USER,
+    }
+    return render(request, "accounts/settings.html", context, status=status)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Token name"),
+        max_length=60,
+        help_text=gettext_lazy("Say where you use it, e.g. “laptop script” or “Discord bot”."),
+    )
+
+
+@login_required
+@require_POST
+def api_token_new(request: HttpRequest) -> HttpResponse:
+    """Make a named token and show it on the settings page, this once (it is never stored)."""
+    user = _current_user(request)
+    token_form = ApiTokenForm(request.POST, prefix="token")
+    if token_form.is_valid():
+        try:
+            _token, raw = api_token_create(user=user, name=token_form.cleaned_data["name"])
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.error_dict.items():
+                    token_form.add_error(field if field in token_form.fields else None, errors)
+            else:
+                token_form.add_error(None, exc)
+        else:
+            response = _settings_page(request, new_token=raw)
+            add_never_cache_headers(response)  # the raw token must not sit in any cache
+            return response
+    return _settings_page(request, token_form=token_form, status=400)
+
+
+@login_required
+@require_POST
+def api_token_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of my tokens; anyone else's is not found."""
+    try:
+        api_token_revoke(user=_current_user(request), token_id=pk)
+    except ApiToken.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, _("The token was revoked; it no longer works."))
+    return redirect(f"{reverse('accounts:settings')}#api-tokens")
 
 
 @require_POST
@@ -136,7 +207,6 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 def avatar_file(request: HttpRequest, name: str) -> FileResponse:
     """Avatars are public; served from local storage in the embedded mode."""
     from django.core.files.storage import default_storage
-    from django.http import Http404
 
     path = f"avatars/{name}"
     if "/" in name or not default_storage.exists(path):
