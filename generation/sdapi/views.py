@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 from rest_framework import exceptions, serializers, status
@@ -305,7 +305,7 @@ class OptionsView(SdApiView):
         tags=[TAG],
         summary="Set the caller's model (sd_model_checkpoint) and clip skip; other keys ignored",
         request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.NONE},
+        responses={200: OpenApiResponse(description="JSON null, as A1111 answers.")},
         examples=[
             OpenApiExample(
                 "switch model",
