@@ -317,8 +317,10 @@ class OptionsView(SdApiView):
     def post(self, request: Request) -> HttpResponse:
         ignored = services.options_update(user=self.member(request), values=_body(request))
         response = JsonResponse(None, safe=False)  # A1111 answers null
-        if ignored:
-            response["X-Ignored-Options"] = ", ".join(ignored)[:1000]
+        # Keys are the caller's text: only printable ASCII may go into a header line.
+        shown = [key for key in ignored if key.isascii() and key.isprintable()]
+        if shown:
+            response["X-Ignored-Options"] = ", ".join(shown)[:1000]
         return response
 
 

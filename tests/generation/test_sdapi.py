@@ -377,6 +377,12 @@ def test_options_post_switches_only_the_callers_model(
     assert GenerationJob.objects.get().model_version == second_version
 
 
+def test_ignored_option_keys_never_break_the_header(api, tiny_version):
+    response = api.post("options", {"bad\nkey": 1, "名字": 2, "plain": 3})
+    assert response.status_code == 200
+    assert response["X-Ignored-Options"] == "plain"
+
+
 def test_options_by_hash_and_unknown_checkpoint(api, tiny_version, second_version):
     short_hash = tiny_version.files.get().sha256[:10]
     assert api.post("options", {"sd_model_checkpoint": short_hash}).status_code == 200
