@@ -83,3 +83,11 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError(_("The password is not correct."))
         return password
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=60,
+        help_text=_("Say where you use it, e.g. “laptop script” or “Discord bot”."),
+    )

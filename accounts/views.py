@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -13,14 +12,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts import services
 from accounts.api_tokens import api_token_create, api_token_revoke
 from accounts.exports import user_data_export
-from accounts.forms import DeleteAccountForm, ProfileForm, RegisterForm, SettingsForm
+from accounts.forms import (
+    ApiTokenForm,
+    DeleteAccountForm,
+    ProfileForm,
+    RegisterForm,
+    SettingsForm,
+)
 from accounts.models import ApiToken, User
 from accounts.selectors import users_active
 from gallery.selectors import images_of_owner_for_viewer
@@ -124,14 +128,6 @@ def _settings_page(
         "tokens_max": settings.API_TOKENS_PER_USER,
     }
     return render(request, "accounts/settings.html", context, status=status)
-
-
-class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        label=gettext_lazy("Token name"),
-        max_length=60,
-        help_text=gettext_lazy("Say where you use it, e.g. “laptop script” or “Discord bot”."),
-    )
 
 
 @login_required
