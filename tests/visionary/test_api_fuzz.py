@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -39,6 +42,18 @@ def _served_schema() -> dict[str, Any]:
 # schemathesis.pytest.from_fixture would load it per test, but breaks on pytest 9 (node._nodeid).
 schema = schemathesis.openapi.from_dict(_served_schema()).exclude(path_regex=BLOCKING_OPERATIONS)
 schema.app = get_wsgi_application()
+
+
+@pytest.fixture(autouse=True)
+def _test_transaction_kept() -> Iterator[None]:
+    """The WSGI app sends request_finished after every call, whose close_old_connections would
+    close the test's connection inside its transaction (MySQL then loses the transaction and the
+    rows leak out). Django's test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)
