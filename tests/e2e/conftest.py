@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("site")
+@contextmanager
+def site_running(data_dir: Path, *, setup: Sequence[list[str]] = ()) -> Iterator[int]:
+    """The embedded site (migrated, bootstrapped, then any ``setup`` manage.py commands) served
+    by `manage.py serve` in a subprocess until the block ends; yields its port."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -48,30 +50,38 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         HF_HUB_OFFLINE="1",
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "--noinput", "-v0"], ["bootstrap", "--no-demo"]):
+    for command in (["migrate", "--noinput", "-v0"], ["bootstrap", "--no-demo"], *setup):
         subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
     port = _free_port()
-    log = (data_dir / "serve.log").open("w")
+    log_path = data_dir / "serve.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [*manage, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                 if response.status == 200:
                     break
         except OSError:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            raise RuntimeError(f"the site did not start: {(data_dir / 'serve.log').read_text()}")
+            raise RuntimeError(f"the site did not start: {log_path.read_text()}")
         time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=15)
-    log.close()
+    try:
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with site_running(tmp_path_factory.mktemp("site")) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 # Module scope: Playwright's sync API keeps an event loop running in the main thread while it is

@@ -4,22 +4,17 @@ serve`, embedded worker): txt2img, img2img, progress mid-job, model switch, png-
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 import webuiapi
 from PIL import Image as PILImage
 
-from tests.e2e.conftest import ROOT, _free_port
+from tests.e2e.conftest import site_running
 
 USERNAME = "alice"
 PASSWORD = "a1111-client-password"
@@ -52,45 +47,8 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The site with a member and a second model registered before it starts."""
     data_dir = tmp_path_factory.mktemp("a1111-site")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="visionary.settings.embedded",
-        VISIONARY_DATA_DIR=str(data_dir),
-        HF_HUB_OFFLINE="1",
-    )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (
-        ["migrate", "--noinput", "-v0"],
-        ["bootstrap", "--no-demo"],
-        ["shell", "-c", SETUP],
-    ):
-        subprocess.run([*manage, *command], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log_path: Path = data_dir / "serve.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"the site did not start: {log_path.read_text()}")
-        time.sleep(0.3)
-    yield Site("127.0.0.1", port)
-    server.terminate()
-    server.wait(timeout=15)
-    log.close()
+    with site_running(data_dir, setup=[["shell", "-c", SETUP]]) as port:
+        yield Site("127.0.0.1", port)
 
 
 @pytest.fixture
