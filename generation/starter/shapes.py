@@ -80,8 +80,16 @@ def shape_box(spec: ShapeSpec, side: int) -> tuple[float, float, float]:
     return (column + 0.5) * cell, (row + 0.5) * cell, half
 
 
-def render(spec: ShapeSpec, *, side: int = 128) -> Image.Image:
+# The style the starter LoRA learns: the shape drawn as a thick outline in its colour, the
+# background showing through; the ring is this share of the shape's width.
+OUTLINE_SHARE = 0.13
+STYLES = ("filled", "outline")
+
+
+def render(spec: ShapeSpec, *, side: int = 128, style: str = "filled") -> Image.Image:
     """The picture of ``spec``: drawn at 4x and downsampled, so edges are smooth."""
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}")
     scale = 4
     big = side * scale
     image = Image.new("RGB", (big, big), COLOURS[spec.background])
@@ -89,15 +97,20 @@ def render(spec: ShapeSpec, *, side: int = 128) -> Image.Image:
     if spec.background_2:
         draw.rectangle((big // 2, 0, big, big), fill=COLOURS[spec.background_2])
     cx, cy, half = (v * scale for v in shape_box(spec, side))
-    fill = COLOURS[spec.colour]
+    colour = COLOURS[spec.colour]
+    # Filled: the colour inside; outline: a ring of the colour, the background inside.
+    paint: dict[str, object] = {"fill": colour}
+    if style == "outline":
+        paint = {"outline": colour, "width": max(2 * scale, round(OUTLINE_SHARE * 2 * half))}
     if spec.shape == "circle":
-        draw.ellipse((cx - half, cy - half, cx + half, cy + half), fill=fill)
+        draw.ellipse((cx - half, cy - half, cx + half, cy + half), **paint)  # type: ignore[arg-type]
     elif spec.shape == "square":
-        draw.rectangle((cx - half, cy - half, cx + half, cy + half), fill=fill)
+        draw.rectangle((cx - half, cy - half, cx + half, cy + half), **paint)  # type: ignore[arg-type]
     elif spec.shape == "triangle":
-        draw.polygon([(cx, cy - half), (cx + half, cy + half), (cx - half, cy + half)], fill=fill)
+        corners = [(cx, cy - half), (cx + half, cy + half), (cx - half, cy + half)]
+        draw.polygon(corners, **paint)  # type: ignore[arg-type]
     elif spec.shape == "star":
-        draw.polygon(_star(cx, cy, half), fill=fill)
+        draw.polygon(_star(cx, cy, half), **paint)  # type: ignore[arg-type]
     else:
         raise ValueError(f"unknown shape {spec.shape!r}")
     return image.resize((side, side), Image.Resampling.LANCZOS)
@@ -124,3 +137,24 @@ def specs(seed: int, count: int, *, two_tone_share: float = 0.2) -> Iterator[Sha
     rng = random.Random(seed)  # noqa: S311 - a reproducible data set, not a secret
     for _ in range(count):
         yield spec_random(rng, two_tone_share=two_tone_share)
+
+
+# The evaluation's prompts come from their own seed and never appear in training.
+EVAL_SEED = 20261121
+
+
+def eval_specs(count: int = 200) -> list[ShapeSpec]:
+    return list(specs(EVAL_SEED, count))
+
+
+def train_specs(seed: int, count: int, *, held_out: int = 200) -> list[ShapeSpec]:
+    """``count`` training specs whose captions are none of the first ``held_out`` evaluation
+    prompts (a caption fixes everything the checker scores)."""
+    excluded = {spec.caption() for spec in eval_specs(held_out)}
+    rng = random.Random(seed)  # noqa: S311 - a reproducible data set, not a secret
+    chosen: list[ShapeSpec] = []
+    while len(chosen) < count:
+        spec = spec_random(rng)
+        if spec.caption() not in excluded:
+            chosen.append(spec)
+    return chosen
