@@ -21,6 +21,11 @@ def images_published(*, query: str = "") -> QuerySet[Image]:
     return _with_joins(images).order_by("-published_at", "-pk")
 
 
+def images_of_model(*, model_id: int) -> QuerySet[Image]:
+    """Published pictures made with any version of a model: its previews on the hub."""
+    return images_published().filter(model_version__model_id=model_id)
+
+
 def images_visible_to(*, viewer: Viewer) -> QuerySet[Image]:
     visible = Q(is_published=True)
     if viewer.is_authenticated:

@@ -6,7 +6,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from gallery.selectors import images_of_model
 from modelhub.selectors import models_listed
+
+PREVIEWS_SHOWN = 8
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -17,4 +20,5 @@ def model_list(request: HttpRequest) -> HttpResponse:
 
 def model_detail(request: HttpRequest, pk: int) -> HttpResponse:
     model = get_object_or_404(models_listed(), pk=pk)
-    return render(request, "modelhub/detail.html", {"model": model})
+    previews = images_of_model(model_id=model.pk)[:PREVIEWS_SHOWN]
+    return render(request, "modelhub/detail.html", {"model": model, "previews": previews})

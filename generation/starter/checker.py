@@ -20,6 +20,8 @@ _NAMES = sorted(COLOURS)
 _PALETTE = np.array([COLOURS[name] for name in _NAMES], dtype=np.float32)
 # A pixel this far (RGB distance) from its half's background belongs to the shape.
 FOREGROUND_DISTANCE = 60.0
+# A shape whose best template shows at least this share of background is drawn in outline.
+HOLLOW_OUTLINE = 0.15
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,13 @@ class Reading:
     background_2: str
     # Best template overlap (0-1): low means "no clear shape".
     overlap: float
+    # Share of the best template's area where the background shows through: ~0 for a filled
+    # shape, large for the outline style (shapes cut by the picture's edge included).
+    hollow: float = 0.0
+
+    @property
+    def style(self) -> str:
+        return "outline" if self.hollow >= HOLLOW_OUTLINE else "filled"
 
 
 def _nearest(rgb: np.ndarray) -> str:
@@ -78,6 +87,8 @@ def picture_read(image: Image.Image) -> Reading:
     overlaps = intersection / np.maximum(union, 1)
     best = int(np.argmax(overlaps))
     shape, size, position = keys[best]
+    template = templates[best]
+    covered = (template & mask).sum() / max(1, template.sum())
     return Reading(
         shape=shape,
         colour=colour,
@@ -86,4 +97,5 @@ def picture_read(image: Image.Image) -> Reading:
         background=left_name,
         background_2="" if left_name == right_name else right_name,
         overlap=float(overlaps[best]),
+        hollow=float(1 - covered),
     )

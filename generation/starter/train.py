@@ -36,13 +36,15 @@ from diffusers import (
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from generation.engine.builder import tokenizer_load
+from generation.starter import SIDE
 from generation.starter.shapes import ShapeSpec, render, train_specs
 
 logger = logging.getLogger("generation.starter.train")
 
-SIDE = 128
 TEXT_HIDDEN = 64
 CFG_DROPOUT = 0.1
+VAE_LATENT_NOISE = 0.1
+FOREGROUND_WEIGHT = 8.0
 OFFSET_NOISE = 0.1
 MIN_SNR_GAMMA = 5.0
 LORA_RANK = 8
@@ -75,7 +77,9 @@ def vae_build() -> AutoencoderKL:
         block_out_channels=(16, 32, 64, 64),
         layers_per_block=1,
         latent_channels=4,
-        norm_num_groups=16,
+        # Four channels per group at the full-resolution level (as in SD's VAE): with one
+        # channel per group the last norm erases a flat background's colour.
+        norm_num_groups=4,
         sample_size=SIDE,
     )
 
@@ -145,41 +149,112 @@ def _set_lr(optimizer: torch.optim.Optimizer, value: float) -> None:
         group["lr"] = value
 
 
-def train_vae(out: Path, *, seed: int, steps: int, batch: int = 32) -> AutoencoderKL:
+# (picture side, batch, share of the steps): whole pictures throughout (the group norms see the
+# statistics they will meet; crops do not carry over), most updates on pictures drawn at half
+# size, which cost a quarter, then the native size.
+VAE_PHASES = ((SIDE // 2, 16, 0.7), (SIDE, 8, 0.3))
+
+
+def pictures_at(specs: Sequence[ShapeSpec], side: int) -> torch.Tensor:
+    """uint8 tensor (N, 3, side, side) of filled shapes, then outlined ones for the last quarter."""
+    split = len(specs) * 3 // 4
+    arrays = [np.asarray(render(spec, side=side)) for spec in specs[:split]]
+    arrays += [np.asarray(render(spec, side=side, style="outline")) for spec in specs[split:]]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def train_vae(out: Path, *, seed: int, steps: int) -> AutoencoderKL:
     torch.manual_seed(seed)
     specs = train_specs(seed, 4000)
-    filled = pictures(specs[:3000])
-    outlined = pictures(specs[3000:], style="outline")
-    pool = torch.cat([filled, outlined])
+    pools = {side: pictures_at(specs, side) for side, _, _ in VAE_PHASES}
+    pool = pools[SIDE]
     vae = vae_build()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
     generator = torch.Generator().manual_seed(seed)
     started = time.monotonic()
-    full_from = int(steps * 0.8)  # the last fifth on whole pictures, the rest on 64 px crops
-    for step in range(steps):
-        _set_lr(optimizer, _lr(step, steps, 1e-3, 50))
-        if step < full_from:
-            index = torch.randint(0, len(pool), (batch,), generator=generator)
-            x, y = (int(v) for v in torch.randint(0, SIDE - 64 + 1, (2,), generator=generator))
-            images = _to_unit(pool[index][:, :, y : y + 64, x : x + 64])
-        else:
-            index = torch.randint(0, len(pool), (batch // 4,), generator=generator)
-            images = _to_unit(pool[index])
+    schedule = [
+        (side, batch) for side, batch, share in VAE_PHASES for _ in range(round(steps * share))
+    ]
+    for step, (side, batch) in enumerate(schedule):
+        _set_lr(optimizer, _lr(step, len(schedule), 1e-3, 50))
+        index = torch.randint(0, len(specs), (batch,), generator=generator)
+        images = _to_unit(pools[side][index])
         posterior = vae.encode(images).latent_dist
-        decoded = vae.decode(posterior.sample(generator=generator)).sample
+        # The posterior's mean plus a little fixed noise: a decoder that tolerates what the
+        # UNet will hand it, without the slow start of sampling at the initial unit variance.
+        latent = posterior.mean
+        latent = latent + VAE_LATENT_NOISE * torch.randn(latent.shape, generator=generator)
+        decoded = vae.decode(latent).sample
         loss = (decoded - images).abs().mean() + 1e-6 * posterior.kl().mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         optimizer.step()
-        if step % 50 == 0 or step == steps - 1:
-            logger.info("vae %d/%d loss %.4f (%.0f s)", step, steps, loss, time.monotonic() - started)
+        if step % 50 == 0 or step == len(schedule) - 1:
+            logger.info(
+                "vae %d/%d (%d px) loss %.4f (%.0f s)",
+                step,
+                len(schedule),
+                side,
+                loss,
+                time.monotonic() - started,
+            )
     vae.eval()
     with torch.no_grad():
-        sample = torch.cat([vae.encode(_to_unit(c)).latent_dist.mean for c in pool[:1024].split(64)])
+        sample = torch.cat(
+            [vae.encode(_to_unit(c)).latent_dist.mean for c in pool[:1024].split(64)]
+        )
+        check = _to_unit(pool[-64:])
+        error = (vae.decode(vae.encode(check).latent_dist.mean).sample - check).abs().mean()
+    logger.info("vae reconstruction error (L1, whole pictures) %.4f", error)
     vae.register_to_config(scaling_factor=float(1.0 / sample.std()))
     logger.info("vae scaling factor %.5f", vae.config.scaling_factor)
     vae.save_pretrained(str(out / "vae"), safe_serialization=True)
+    return vae
+
+
+def foreground_weights(images: torch.Tensor) -> torch.Tensor:
+    """Per-pixel loss weights: FOREGROUND_WEIGHT where a pixel differs from its picture's most
+    common colour (the shape; the second half of a two-tone background), 1 elsewhere, so a small
+    shape's colour counts as much as the wide background around it."""
+    flat = images.flatten(2)  # (N, 3, pixels)
+    background = flat.median(dim=2).values[:, :, None, None]
+    distance = (images - background).abs().sum(dim=1, keepdim=True)
+    return 1 + (FOREGROUND_WEIGHT - 1) * (distance > 0.3).float()
+
+
+def train_decoder(out: Path, *, seed: int, steps: int, batch: int = 8) -> AutoencoderKL:
+    """Fine-tune the VAE's decoder alone, shape pixels weighted up. The encoder is frozen, so the
+    latents the UNet learns stay the same (as SD's fine-tuned VAE decoders did)."""
+    torch.manual_seed(seed)
+    vae = AutoencoderKL.from_pretrained(str(out / "vae"))
+    vae.requires_grad_(False)
+    vae.decoder.requires_grad_(True)
+    vae.post_quant_conv.requires_grad_(True)
+    specs = train_specs(seed + 3, 3000)
+    pool = pictures_at(specs, SIDE)
+    parameters = [p for p in vae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=5e-4, weight_decay=0.0)
+    generator = torch.Generator().manual_seed(seed)
+    started = time.monotonic()
+    for step in range(steps):
+        _set_lr(optimizer, _lr(step, steps, 5e-4, 20))
+        images = _to_unit(pool[torch.randint(0, len(pool), (batch,), generator=generator)])
+        with torch.no_grad():
+            latent = vae.encode(images).latent_dist.mean
+        latent = latent + VAE_LATENT_NOISE * torch.randn(latent.shape, generator=generator)
+        error = (vae.decode(latent).sample - images).abs()
+        loss = (error * foreground_weights(images)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 50 == 0 or step == steps - 1:
+            logger.info(
+                "decoder %d/%d loss %.4f (%.0f s)", step, steps, loss, time.monotonic() - started
+            )
+    vae.eval()
+    vae.save_pretrained(str(out / "vae"), safe_serialization=True)
+    if (out / "pipeline" / "vae").exists():
+        vae.save_pretrained(str(out / "pipeline" / "vae"), safe_serialization=True)
     return vae
 
 
@@ -317,9 +392,9 @@ def train_lora(
         _set_lr(optimizer, _lr(step, steps, 1e-3, 50))
         index = next(batches)
         with torch.no_grad():
-            conditioning = text_encoder(tokens(tokenizer, _captions([specs[i] for i in index], rng)))[
-                0
-            ]
+            conditioning = text_encoder(
+                tokens(tokenizer, _captions([specs[i] for i in index], rng))
+            )[0]
         loss = _denoising_loss(unet, noise_schedule, latents[index], conditioning, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -343,11 +418,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stages", default="vae,base,lora")
-    parser.add_argument("--vae-steps", type=int, default=1000)
-    parser.add_argument("--base-steps", type=int, default=2500)
+    parser.add_argument("--stages", default="vae,decoder,base,lora")
+    parser.add_argument("--vae-steps", type=int, default=2000)
+    parser.add_argument("--decoder-steps", type=int, default=600)
+    parser.add_argument("--base-steps", type=int, default=2000)
     parser.add_argument("--base-examples", type=int, default=24000)
-    parser.add_argument("--lora-steps", type=int, default=500)
+    parser.add_argument("--lora-steps", type=int, default=400)
     parser.add_argument("--lora-examples", type=int, default=6000)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's choice)")
     args = parser.parse_args(argv)
@@ -361,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         vae = train_vae(out, seed=args.seed, steps=args.vae_steps)
     else:
         vae = AutoencoderKL.from_pretrained(str(out / "vae"))
+    if "decoder" in stages:
+        vae = train_decoder(out, seed=args.seed, steps=args.decoder_steps)
     if "base" in stages:
         pipe = train_base(
             out, vae, seed=args.seed, steps=args.base_steps, examples=args.base_examples

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from generation.starter.checker import picture_read
-from generation.starter.shapes import ShapeSpec, render, specs
+from generation.starter.shapes import ShapeSpec, eval_specs, render, specs, train_specs
 
 FIELDS = ("shape", "colour", "size", "position", "background", "background_2")
 
@@ -55,3 +55,30 @@ def test_checker_survives_noise():
 def test_checker_on_a_blank_picture_finds_no_shape():
     reading = picture_read(Image.new("RGB", (64, 64), (30, 70, 220)))
     assert (reading.shape, reading.background, reading.overlap) == ("", "blue", 0)
+
+
+def test_checker_tells_the_outline_style_from_filled_shapes():
+    # At the starter model's size (at 64 px a small star's outline has no inside left).
+    for spec in specs(12, 150):
+        filled = picture_read(render(spec, side=128))
+        outlined = picture_read(render(spec, side=128, style="outline"))
+        assert (filled.style, outlined.style) == ("filled", "outline"), spec
+        # The outline keeps what the caption says: shape, colour, position.
+        assert (outlined.shape, outlined.colour, outlined.position) == (
+            spec.shape,
+            spec.colour,
+            spec.position,
+        ), spec
+
+
+def test_unknown_style_is_refused():
+    with pytest.raises(ValueError, match="style"):
+        render(ShapeSpec("circle", "red", "small", "top", "blue"), style="sketch")
+
+
+def test_training_never_sees_an_evaluation_prompt():
+    held_out = {spec.caption() for spec in eval_specs(200)}
+    assert len(held_out) == 200
+    training = train_specs(7, 3000)
+    assert not held_out & {spec.caption() for spec in training}
+    assert training == train_specs(7, 3000)
