@@ -47,7 +47,6 @@ class ModelVersion(models.Model):
         SD21 = "sd21", "SD 2.1"
         SDXL = "sdxl", "SDXL 1.0"
         TINY = "tiny", _("Tiny (built in)")
-        SHAPES = "shapes", _("Visionary Shapes (built in)")
 
     model = models.ForeignKey(
         AIModel, on_delete=models.CASCADE, related_name="versions", verbose_name=_("model")

@@ -94,7 +94,6 @@ NATIVE_SIZES: dict[str, tuple[int, int]] = {
     ModelVersion.BaseModel.SD21: (768, 1024),
     ModelVersion.BaseModel.SDXL: (1024, 2048),
     ModelVersion.BaseModel.TINY: (128, 256),
-    ModelVersion.BaseModel.SHAPES: (128, 256),
 }
 
 

@@ -1,4 +1,5 @@
-"""Score the starter model on held-out prompts: ``python -m generation.starter.evaluate``.
+"""Score the starter model on held-out prompts:
+``python -m generation.starter.evaluate --model OUT/pipeline --lora OUT/outline-lora.safetensors``.
 
 Pictures are generated through the same engine the workers use (prompt encoding, sampler,
 classifier-free guidance, LoRA loading and unloading) and read back by the deterministic
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.engine.runner import LoraWeights, RenderRequest, Row, render
-from generation.starter import LORA_FILE, MODEL_DIR, SIDE
+from generation.starter import SIDE
 from generation.starter.checker import picture_read
 from generation.starter.shapes import ShapeSpec, eval_specs
 
@@ -120,8 +121,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from generation.engine.loading import pipeline_load
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=MODEL_DIR)
-    parser.add_argument("--lora", type=Path, default=LORA_FILE)
+    parser.add_argument("--model", type=Path, required=True, help="OUT/pipeline of the trainer")
+    parser.add_argument("--lora", type=Path, help="OUT/outline-lora.safetensors")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cfg", type=float, default=7.0)
@@ -134,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     common = {"steps": args.steps, "cfg_scale": args.cfg, "sampler": args.sampler}
     base = score(pipe, specs, **common)
     runs = {"no LoRA": base}
-    if args.lora.exists():
+    if args.lora is not None:
         runs["LoRA weight 1"] = score(pipe, specs, loras=(lora_weights(args.lora, 1.0),), **common)
         runs["LoRA weight 0"] = score(pipe, specs, loras=(lora_weights(args.lora, 0.0),), **common)
 

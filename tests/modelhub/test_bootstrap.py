@@ -1,64 +1,29 @@
-"""`manage.py bootstrap`: the starter model and its LoRA registered once, usable at once."""
+"""`manage.py bootstrap`: built-in model and LoRA registered once, usable at once."""
 
 from __future__ import annotations
 
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
-from django.urls import reverse
 
-from generation import starter
 from generation.services import job_submit
-from modelhub.models import AIModel, ModelFile, ModelVersion
+from modelhub.models import AIModel, ModelFile
 from modelhub.selectors import loras_for_base, version_default
-from tests.gallery.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_bootstrap_registers_the_starter_model_and_lora_once_and_the_tag_resolves(member):
+def test_bootstrap_registers_model_and_lora_once_and_the_tag_resolves(member):
     call_command("bootstrap", "--no-demo", stdout=StringIO())
     call_command("bootstrap", "--no-demo", stdout=StringIO())  # idempotent
     assert AIModel.objects.filter(is_builtin=True).count() == 2
     assert ModelFile.objects.count() == 2
     version = version_default()
-    assert version is not None and version.model.name == starter.MODEL_NAME
-    assert version.base_model == ModelVersion.BaseModel.SHAPES
-    assert (version.default_width, version.default_height) == (starter.SIDE, starter.SIDE)
-    # The card is the model's description on the hub.
-    assert version.model.description == starter.MODEL_CARD.read_text(encoding="utf-8")
+    assert version is not None and version.model.name == "Visionary Tiny"
     lora = loras_for_base(base_model=version.base_model).get()
-    assert lora.model.name == starter.LORA_NAME and lora.model.owner is None
+    assert lora.model.name == "Tiny Ink" and lora.model.owner is None
     job = job_submit(
-        user=member,
-        model_version=version,
-        prompt="<lora:shapes outline:0.8> a red circle on a blue background",
-        enqueue=False,
+        user=member, model_version=version, prompt="<lora:tiny ink:0.8> a cat", enqueue=False
     )
-    assert job.loras[0]["name"] == starter.LORA_NAME and job.loras[0]["weight"] == 0.8
-
-
-def test_bootstrap_reinstalls_starter_weights_that_differ_from_the_shipped_ones():
-    call_command("bootstrap", "--no-demo", stdout=StringIO())
-    installed = Path(settings.MODELS_DIR) / "builtin" / "visionary-shapes-v1"
-    weights = installed / "unet" / "diffusion_pytorch_model.safetensors"
-    weights.write_bytes(b"damaged")
-    call_command("bootstrap", "--no-demo", stdout=StringIO())
-    shipped = starter.MODEL_DIR / "unet" / "diffusion_pytorch_model.safetensors"
-    assert weights.read_bytes() == shipped.read_bytes()
-    assert ModelFile.objects.count() == 2
-
-
-def test_the_models_page_shows_pictures_made_with_it_as_previews(client):
-    call_command("bootstrap", "--no-demo", stdout=StringIO())
-    version = version_default()
-    assert version is not None
-    shown = ImageFactory(published=True, model_version=version, prompt="a red circle preview")
-    ImageFactory(model_version=version, prompt="a private picture")  # not published
-    page = client.get(reverse("modelhub:detail", args=[version.model_id])).content.decode()
-    assert "Pictures made with this model" in page
-    assert shown.get_absolute_url() in page
-    assert "a private picture" not in page
+    assert job.loras[0]["name"] == "Tiny Ink" and job.loras[0]["weight"] == 0.8

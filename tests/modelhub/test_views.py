@@ -1,0 +1,27 @@
+"""Model hub pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.gallery.factories import ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_models_page_shows_published_pictures_made_with_it_as_previews(client, tiny_version):
+    shown = ImageFactory(published=True, model_version=tiny_version, prompt="a red circle preview")
+    ImageFactory(model_version=tiny_version, prompt="a private picture")  # not published
+    ImageFactory(published=True, prompt="made with another model")
+    url = reverse("modelhub:detail", args=[tiny_version.model_id])
+    page = client.get(url).content.decode()
+    assert "Pictures made with this model" in page
+    assert shown.get_absolute_url() in page
+    assert "a private picture" not in page
+    assert "made with another model" not in page
+
+
+def test_a_model_without_published_pictures_has_no_previews_section(client, tiny_version):
+    page = client.get(reverse("modelhub:detail", args=[tiny_version.model_id])).content.decode()
+    assert "Pictures made with this model" not in page
