@@ -87,8 +87,7 @@ def picture_read(image: Image.Image) -> Reading:
     overlaps = intersection / np.maximum(union, 1)
     best = int(np.argmax(overlaps))
     shape, size, position = keys[best]
-    template = templates[best]
-    covered = (template & mask).sum() / max(1, template.sum())
+    covered = intersection[best] / max(1, templates[best].sum())
     return Reading(
         shape=shape,
         colour=colour,

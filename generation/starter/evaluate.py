@@ -10,7 +10,6 @@ weight 1 and at weight 0 (and without it)."""
 from __future__ import annotations
 
 import argparse
-import hashlib
 import statistics
 import time
 from collections.abc import Sequence
@@ -20,8 +19,9 @@ from typing import Any
 
 from generation.engine.runner import LoraWeights, RenderRequest, Row, render
 from generation.starter import SIDE
-from generation.starter.checker import picture_read
+from generation.starter.checker import Reading, picture_read
 from generation.starter.shapes import ShapeSpec, eval_specs
+from modelhub.services import file_sha256
 
 FIELDS = ("colour", "background", "shape", "position", "size")
 GOALS = {"colour": 0.85, "shape": 0.70, "position": 0.70}
@@ -43,8 +43,19 @@ class Scores:
 
 
 def lora_weights(path: Path, weight: float) -> LoraWeights:
-    key = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return LoraWeights(path=path, weight=weight, key=key)
+    # Keyed by its hash, as the workers key a member's LoRA.
+    return LoraWeights(path=path, weight=weight, key=file_sha256(path)[0][:16])
+
+
+def _answers(drawn: ShapeSpec | Reading) -> dict[str, object]:
+    """What the scored fields say, for a prompt's spec or a picture's reading alike."""
+    return {
+        "colour": drawn.colour,
+        "background": (drawn.background, drawn.background_2),
+        "shape": drawn.shape,
+        "position": drawn.position,
+        "size": drawn.size,
+    }
 
 
 def score(
@@ -75,20 +86,7 @@ def score(
         )
         for spec, (picture,) in zip(chunk, render(pipe, request), strict=True):
             reading = picture_read(picture)
-            truth = {
-                "colour": spec.colour,
-                "background": (spec.background, spec.background_2),
-                "shape": spec.shape,
-                "position": spec.position,
-                "size": spec.size,
-            }
-            seen = {
-                "colour": reading.colour,
-                "background": (reading.background, reading.background_2),
-                "shape": reading.shape,
-                "position": reading.position,
-                "size": reading.size,
-            }
+            truth, seen = _answers(spec), _answers(reading)
             scores.pictures += 1
             for name in FIELDS:
                 scores.right[name] += truth[name] == seen[name]

@@ -130,9 +130,15 @@ def scheduler_build() -> EulerDiscreteScheduler:
     )
 
 
-def pictures(specs: Sequence[ShapeSpec], *, style: str = "filled") -> torch.Tensor:
-    """uint8 tensor (N, 3, SIDE, SIDE)."""
-    arrays = [np.asarray(render(spec, side=SIDE, style=style)) for spec in specs]
+def pictures(
+    specs: Sequence[ShapeSpec], *, side: int = SIDE, outline_share: float = 0.0
+) -> torch.Tensor:
+    """uint8 tensor (N, 3, side, side): filled shapes, the last ``outline_share`` outlined."""
+    split = len(specs) - int(len(specs) * outline_share)
+    arrays = [
+        np.asarray(render(spec, side=side, style="filled" if i < split else "outline"))
+        for i, spec in enumerate(specs)
+    ]
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -158,18 +164,10 @@ def _set_lr(optimizer: torch.optim.Optimizer, value: float) -> None:
 VAE_PHASES = ((SIDE // 2, 16, 0.7), (SIDE, 8, 0.3))
 
 
-def pictures_at(specs: Sequence[ShapeSpec], side: int) -> torch.Tensor:
-    """uint8 tensor (N, 3, side, side) of filled shapes, then outlined ones for the last quarter."""
-    split = len(specs) * 3 // 4
-    arrays = [np.asarray(render(spec, side=side)) for spec in specs[:split]]
-    arrays += [np.asarray(render(spec, side=side, style="outline")) for spec in specs[split:]]
-    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-
-
 def train_vae(out: Path, *, seed: int, steps: int) -> AutoencoderKL:
     torch.manual_seed(seed)
     specs = train_specs(seed, 4000)
-    pools = {side: pictures_at(specs, side) for side, _, _ in VAE_PHASES}
+    pools = {side: pictures(specs, side=side, outline_share=0.25) for side, _, _ in VAE_PHASES}
     pool = pools[SIDE]
     vae = vae_build()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
@@ -234,7 +232,7 @@ def train_decoder(out: Path, *, seed: int, steps: int, batch: int = 8) -> Autoen
     vae.decoder.requires_grad_(True)
     vae.post_quant_conv.requires_grad_(True)
     specs = train_specs(seed + 3, 3000)
-    pool = pictures_at(specs, SIDE)
+    pool = pictures(specs, outline_share=0.25)
     parameters = [p for p in vae.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=5e-4, weight_decay=0.0)
     generator = torch.Generator().manual_seed(seed)
@@ -371,7 +369,7 @@ def train_lora(
 
     torch.manual_seed(seed)
     specs = train_specs(seed + 2, examples)
-    latents = latents_encode(pipe.vae, pictures(specs, style="outline"))
+    latents = latents_encode(pipe.vae, pictures(specs, outline_share=1.0))
     tokenizer, text_encoder, unet = pipe.tokenizer, pipe.text_encoder, pipe.unet
     text_encoder.requires_grad_(False)
     unet.requires_grad_(False)

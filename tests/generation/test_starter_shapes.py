@@ -82,3 +82,13 @@ def test_training_never_sees_an_evaluation_prompt():
     training = train_specs(7, 3000)
     assert not held_out & {spec.caption() for spec in training}
     assert training == train_specs(7, 3000)
+
+
+def test_training_pictures_outline_the_last_share():
+    from generation.starter.checker import picture_read as read
+    from generation.starter.train import pictures
+
+    batch = pictures(eval_specs(8), side=64, outline_share=0.25)
+    assert batch.shape == (8, 3, 64, 64) and batch.dtype.is_floating_point is False
+    full = pictures(eval_specs(4), outline_share=1.0)
+    assert {read(Image.fromarray(p.permute(1, 2, 0).numpy())).style for p in full} == {"outline"}

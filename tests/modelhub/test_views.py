@@ -25,3 +25,15 @@ def test_a_models_page_shows_published_pictures_made_with_it_as_previews(client,
 def test_a_model_without_published_pictures_has_no_previews_section(client, tiny_version):
     page = client.get(reverse("modelhub:detail", args=[tiny_version.model_id])).content.decode()
     assert "Pictures made with this model" not in page
+
+
+def test_previews_cost_the_same_queries_however_many_there_are(
+    client, tiny_version, django_assert_max_num_queries
+):
+    url = reverse("modelhub:detail", args=[tiny_version.model_id])
+    ImageFactory(published=True, model_version=tiny_version)
+    with django_assert_max_num_queries(50) as one:
+        client.get(url)
+    ImageFactory.create_batch(6, published=True, model_version=tiny_version)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        client.get(url)
