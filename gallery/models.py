@@ -10,9 +10,22 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from moderation.levels import Level
+
 
 def image_upload_to(instance: Any, filename: str) -> str:
-    return f"images/{uuid.uuid4().hex}.png"
+    # Withheld pictures live under their own prefix: a bucket policy can keep it private.
+    folder = "quarantine" if getattr(instance, "withheld_at", None) else "images"
+    return f"{folder}/{uuid.uuid4().hex}.png"
+
+
+class ShownImages(models.Manager["Image"]):
+    """Pictures that may be served. Those the image classifier withheld (rated above the site's
+    limit) are left out of every read that starts here; only moderators' views and the
+    quarantine purge reach them, through ``Image.all_objects``."""
+
+    def get_queryset(self) -> models.QuerySet[Image]:
+        return super().get_queryset().filter(withheld_at__isnull=True)
 
 
 class Image(models.Model):
@@ -49,12 +62,28 @@ class Image(models.Model):
     steps = models.PositiveSmallIntegerField(_("steps"), null=True, blank=True)
     sampler = models.CharField(_("sampler"), max_length=30, blank=True)
     cfg_scale = models.FloatField(_("CFG scale"), null=True, blank=True)
+    # The image classifier's content level (null: made before classification existed) and the
+    # detector labels that set it.
+    level = models.PositiveSmallIntegerField(
+        _("content level"), choices=Level.choices, null=True, blank=True, db_index=True
+    )
+    level_labels = models.CharField(_("classifier labels"), max_length=200, blank=True)
+    # Set when the level was above the site's maximum: never served, deleted after retention.
+    withheld_at = models.DateTimeField(_("withheld at"), null=True, blank=True, db_index=True)
     is_published = models.BooleanField(_("published"), default=False)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    all_objects = models.Manager()
+    objects = ShownImages()  # the default (Meta.default_manager_name): withheld ones left out
+
     class Meta:
         ordering = ["-created_at"]
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
+        permissions = [
+            ("view_withheld_image", _("Can see pictures withheld by the image classifier")),
+        ]
         indexes = [
             models.Index(fields=["is_published", "-published_at"], name="image_published"),
         ]
@@ -69,3 +98,15 @@ class Image(models.Model):
 
     def get_file_url(self) -> str:
         return reverse("gallery:file", kwargs={"pk": self.pk})
+
+    @property
+    def level_label(self) -> str:
+        return Level(self.level).label if self.level is not None else ""
+
+    @property
+    def withheld_reason(self) -> str:
+        from moderation.imagefilter import labels_describe, withheld_message
+
+        if self.withheld_at is None or self.level is None:
+            return ""
+        return withheld_message(Level(self.level), labels_describe(self.level_labels.split()))

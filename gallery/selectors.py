@@ -36,3 +36,16 @@ def images_visible_to(*, viewer: Viewer) -> QuerySet[Image]:
 def images_of_owner_for_viewer(*, owner: AbstractBaseUser, viewer: Viewer) -> QuerySet[Image]:
     images = images_visible_to(viewer=viewer).filter(owner_id=owner.pk)
     return images.order_by("-created_at", "-pk")
+
+
+def images_withheld_of_job(*, job_id: int) -> QuerySet[Image]:
+    """A job's pictures the image classifier withheld: the member is told, never shown them."""
+    return Image.all_objects.filter(job_id=job_id, withheld_at__isnull=False).order_by("pk")
+
+
+def withheld_notices(*, job_id: int) -> list[dict[str, str]]:
+    """What the member is told about each withheld picture: its level and the reason."""
+    return [
+        {"level": image.level_label, "reason": image.withheld_reason}
+        for image in images_withheld_of_job(job_id=job_id)
+    ]

@@ -141,6 +141,7 @@ class JobSerializer(serializers.ModelSerializer[GenerationJob]):
             "denoising_strength",
             "share_live",
             "error",
+            "blocked_category",
             "created_at",
             "started_at",
             "finished_at",
@@ -157,15 +158,23 @@ class JobSerializer(serializers.ModelSerializer[GenerationJob]):
         return request.build_absolute_uri(path) if request else path
 
 
+class WithheldSerializer(serializers.Serializer[Any]):
+    level = serializers.CharField(help_text="PG-13, R or X: above the site's limit.")
+    reason = serializers.CharField()
+
+
 class JobDetailSerializer(JobSerializer):
     """One job with where it stands now (the same document the job page polls)."""
 
     progress = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
+    withheld = serializers.SerializerMethodField(
+        help_text="One notice per picture the image classifier withheld: level and reason."
+    )
 
     class Meta(JobSerializer.Meta):
-        fields = [*JobSerializer.Meta.fields, "progress", "queue_position", "images"]
+        fields = [*JobSerializer.Meta.fields, "progress", "queue_position", "images", "withheld"]
         read_only_fields = fields
 
     def _status(self, job: GenerationJob) -> dict[str, Any]:
@@ -191,11 +200,19 @@ class JobDetailSerializer(JobSerializer):
         urls: list[str] = self._status(job)["images"]
         return [request.build_absolute_uri(url) if request else url for url in urls]
 
+    @extend_schema_field(serializers.ListField(child=WithheldSerializer()))
+    def get_withheld(self, job: GenerationJob) -> list[dict[str, str]]:
+        notices: list[dict[str, str]] = self._status(job)["withheld"]
+        return notices
+
 
 class ResultSerializer(serializers.ModelSerializer[Image]):
     url = serializers.SerializerMethodField(help_text="The PNG (infotext in its text chunk).")
     page_url = serializers.SerializerMethodField()
     published = serializers.BooleanField(source="is_published", read_only=True)
+    level = serializers.CharField(
+        source="level_label", read_only=True, help_text="The image classifier's rating."
+    )
     png_base64 = serializers.SerializerMethodField(
         help_text="The PNG as base64, only with ?include=data (token clients cannot use url)."
     )
@@ -210,6 +227,7 @@ class ResultSerializer(serializers.ModelSerializer[Image]):
             "height",
             "seed",
             "infotext",
+            "level",
             "published",
             "png_base64",
         ]

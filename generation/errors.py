@@ -11,3 +11,14 @@ class GenerationRejected(ValidationError):
 
 class NotYourJob(PermissionError):
     """Only the member who submitted a job may cancel it."""
+
+
+class PromptBlocked(GenerationRejected):
+    """The prompt filter refused the request; it was recorded as a blocked job."""
+
+    def __init__(self, message: str, *, field: str, category: str, job_id: int) -> None:
+        super().__init__({field: [message]})
+        self.field = field
+        self.category = category
+        self.job_id = job_id
+        self.text = message

@@ -8,6 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from moderation.models import FilterTerm
+
 
 class Sampler(models.TextChoices):
     EULER = "Euler", "Euler"
@@ -100,6 +102,16 @@ class GenerationJob(models.Model):
     # Written by the running worker; the reaper requeues a job whose heartbeat went stale.
     heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The prompt filter's verdict: the category that blocked the job (never the matched term),
+    # and the categories of "flag" terms found in a prompt that was let through.
+    blocked_category = models.CharField(
+        _("blocked for"),
+        max_length=20,
+        choices=FilterTerm.Categories.choices,
+        blank=True,
+        db_index=True,
+    )
+    flagged_categories = models.JSONField(_("flagged for"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Max, QuerySet
 
+from gallery.selectors import withheld_notices
 from generation.models import GenerationJob
 from generation.realtime import job_latest_message
 
@@ -66,6 +67,7 @@ def job_status(*, job: GenerationJob) -> dict[str, Any]:
         "images": job_image_urls(job=job) if job.state == job.State.SUCCEEDED else [],
         "seed": job.seed_used,
         "error": job.error or None,
+        "withheld": withheld_notices(job_id=job.pk) if job.state == job.State.SUCCEEDED else [],
     }
 
 

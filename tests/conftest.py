@@ -18,6 +18,7 @@ from generation.engine.builder import tiny_lora_save, tiny_pipeline_save
 from generation.worker import model_cache
 from modelhub.models import ModelVersion
 from modelhub.services import model_import_safetensors, model_register_diffusers
+from moderation.models import FilterTerm
 from tests.accounts.factories import UserFactory
 
 TINY_SIZE = 64
@@ -110,3 +111,22 @@ def member(db: None) -> User:
 def member_client(client: Client, member: User) -> Client:
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def filter_terms(db: None) -> list[FilterTerm]:
+    """The prompt filter with a small list of our own, so tests do not hang on the shipped
+    starting list (which its own tests and the quality benchmark measure)."""
+    FilterTerm.objects.all().delete()
+    rows = [
+        ("porn*", "sexual", "block"),
+        ("nude", "sexual", "combine"),
+        ("little girl", "minors", "combine"),
+        ("decapitated", "violence", "block"),
+        ("nazi", "hate", "flag"),
+        ("色情", "sexual", "block"),
+    ]
+    return [
+        FilterTerm.objects.create(term=term, category=category, action=action)
+        for term, category, action in rows
+    ]

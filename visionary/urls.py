@@ -32,4 +32,5 @@ urlpatterns = [
     path("feed/", include("social.urls")),
     path("api/", include("visionary.api_urls")),
     path("sdapi/v1/", include("generation.sdapi.urls")),
+    path("moderation/", include("moderation.urls")),
 ]

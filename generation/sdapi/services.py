@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from gallery.models import Image
+from gallery.selectors import withheld_notices
 from generation.errors import NotYourJob
 from generation.models import GenerationJob
 from generation.sdapi.mapping import Checkpoint, b64_encode
@@ -27,7 +28,7 @@ from generation.sdapi.selectors import (
     inflight_key,
     options_of,
 )
-from generation.services import job_cancel, job_submit
+from generation.services import job_cancel, job_submit, prompts_check
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,13 @@ def generate(*, user: User, params: GenerationParams) -> GenerationResult:
     if checkpoint is None:
         raise SdApiRuntimeError("No model to generate with.", status=503)
     clip_skip = params.clip_skip or options_of(user=user).clip_skip
+    # Screened before the all-or-nothing transaction below, so a refusal stays on record.
+    prompts_check(
+        user=user,
+        model_version=checkpoint.version,
+        prompt=params.prompt,
+        negative_prompt=params.negative_prompt,
+    )
     jobs = _jobs_submit(user=user, params=params, checkpoint=checkpoint, clip_skip=clip_skip)
     ids = [job.pk for job in jobs]
     _inflight_set(user, ids)
@@ -281,6 +289,8 @@ def _result(
         "job_ids": [job.pk for job in jobs],
         "interrupted": any(job.state == GenerationJob.State.CANCELLED for job in jobs),
         "ignored_fields": params.ignored,
+        # Pictures the image classifier withheld (rated above the site's limit): never sent.
+        "withheld": [notice for job in jobs for notice in withheld_notices(job_id=job.pk)],
     }
     return GenerationResult(images=encoded, info=info, jobs=jobs)
 

@@ -25,7 +25,7 @@ from rest_framework.views import APIView, exception_handler
 
 from accounts.authentication import BasicCredentialsAuthentication
 from accounts.models import User
-from generation.errors import GenerationRejected
+from generation.errors import GenerationRejected, PromptBlocked
 from generation.sdapi import selectors, services
 from generation.sdapi.mapping import BadImage, image_b64_decode, infotext_parse
 from generation.sdapi.serializers import (
@@ -109,6 +109,8 @@ def sdapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
         )
     if isinstance(exc, services.SdApiFieldError):
         return _validation_response([{"loc": exc.loc, "msg": exc.message, "type": "value_error"}])
+    if isinstance(exc, PromptBlocked):
+        return _runtime_response("PromptBlocked", exc.text, 422)
     if isinstance(exc, GenerationRejected | DjangoValidationError):
         return _rejected_response(exc)
     if isinstance(exc, services.SdApiRuntimeError):

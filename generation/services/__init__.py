@@ -11,7 +11,7 @@ from generation.services.queue import (
     jobs_reap,
     queue_positions_publish,
 )
-from generation.services.submit import job_fingerprint, job_rerun, job_submit
+from generation.services.submit import job_fingerprint, job_rerun, job_submit, prompts_check
 
 __all__ = [
     "NotYourJob",
@@ -28,5 +28,6 @@ __all__ = [
     "job_run_next",
     "job_submit",
     "jobs_reap",
+    "prompts_check",
     "queue_positions_publish",
 ]

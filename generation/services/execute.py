@@ -23,11 +23,12 @@ from generation.models import GenerationJob
 from generation.realtime import Publication, job_publish, jobs_publish
 from generation.selectors import live_card
 from generation.services.control import cancel_key
-from generation.services.images import image_store
+from generation.services.images import image_store, job_done_message
 from generation.services.queue import job_claim, job_claim_next, job_companions_claim
 from generation.worker import held_model_versions, model_cache_acquire
 from modelhub.models import ModelFile, ModelVersion
 from modelhub.selectors import version_primary_file
+from moderation.imagefilter import Rating, image_rate
 from visionary.metrics import generation_timing_record
 
 logger = logging.getLogger(__name__)
@@ -209,10 +210,12 @@ def _init_image(job: GenerationJob) -> PILImage.Image | None:
     return image
 
 
-def _jobs_render(
-    jobs: list[GenerationJob], progress: _BatchProgress
-) -> dict[int, list[tuple[bytes, int, str]]]:
-    """Pictures of every job, keyed by job id: PNG bytes, seed and infotext for each."""
+Rendered = tuple[bytes, int, str, Rating]
+
+
+def _jobs_render(jobs: list[GenerationJob], progress: _BatchProgress) -> dict[int, list[Rendered]]:
+    """Pictures of every job, keyed by job id: PNG bytes, seed, infotext and the image
+    classifier's rating for each."""
     head = jobs[0]  # the batch key guarantees the shared parameters are equal
     model_file = version_primary_file(version=head.model_version)
     if model_file is None:
@@ -268,7 +271,8 @@ def _jobs_render(
                 denoising_strength=job.denoising_strength,
             )
             infotext = infotext_build(recipe)
-            rendered.append((png_with_infotext(picture, infotext), seed, infotext))
+            rating = image_rate(picture)  # before anything is stored or shown
+            rendered.append((png_with_infotext(picture, infotext), seed, infotext, rating))
         results[job.pk] = rendered
     return results
 
@@ -285,21 +289,21 @@ def _still_ours(job: GenerationJob) -> bool:
 
 
 @transaction.atomic
-def _job_succeed(*, job: GenerationJob, images: list[tuple[bytes, int, str]]) -> GenerationJob:
+def _job_succeed(*, job: GenerationJob, images: list[Rendered]) -> GenerationJob:
     if not _still_ours(job):
         logger.warning("job was taken over; result discarded", extra={"job_id": job.pk})
         job.refresh_from_db()
         return job
-    for png, seed, infotext in images:
-        image_store(job=job, png=png, seed=seed, infotext=infotext)
+    for png, seed, infotext, rating in images:
+        image_store(job=job, png=png, seed=seed, infotext=infotext, rating=rating)
     job.seed_used = images[0][1] if images else None
     job.state = GenerationJob.State.SUCCEEDED
     job.progress_step = job.steps_total
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "progress_step", "finished_at", "seed_used"])
-    urls = [image.get_file_url() for image in job.images.order_by("pk")]
+    done = job_done_message(job)
     live = {"type": "done"} if job.share_live else None  # pictures stay private until published
-    transaction.on_commit(lambda: job_publish(job.pk, {"type": "done", "images": urls}, live=live))
+    transaction.on_commit(lambda: job_publish(job.pk, done, live=live))
     logger.info("job succeeded", extra={"job_id": job.pk})
     return job
 

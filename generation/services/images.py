@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from gallery.models import Image
+from gallery.selectors import withheld_notices
 from generation.models import GenerationJob
+from moderation.imagefilter import Rating
 
 logger = logging.getLogger(__name__)
 
 
-def image_store(*, job: GenerationJob, png: bytes, seed: int, infotext: str) -> Image:
-    """One private picture of ``job``: the PNG in storage, its recipe on the row."""
+def image_store(
+    *, job: GenerationJob, png: bytes, seed: int, infotext: str, rating: Rating
+) -> Image:
+    """One private picture of ``job``: the PNG in storage, its recipe and content level on the
+    row. Rated above the site's limit, it is withheld: stored under quarantine/, never served."""
+    withheld = rating.level > settings.MODERATION_MAX_LEVEL
     image = Image(
         owner=job.user,
         job=job,
@@ -27,7 +36,22 @@ def image_store(*, job: GenerationJob, png: bytes, seed: int, infotext: str) -> 
         steps=job.steps,
         sampler=job.sampler,
         cfg_scale=job.cfg_scale,
+        level=rating.level,
+        level_labels=" ".join(rating.labels),
+        withheld_at=timezone.now() if withheld else None,
     )
     image.file.save("result.png", ContentFile(png), save=False)
     image.save()
+    if withheld:
+        logger.warning(
+            "picture withheld",
+            extra={"job_id": job.pk, "image_id": image.pk, "level": rating.level.label},
+        )
     return image
+
+
+def job_done_message(job: GenerationJob) -> dict[str, Any]:
+    """The realtime "done" message: the pictures that may be shown, and a notice for each one
+    the image classifier withheld."""
+    urls = [image.get_file_url() for image in job.images.order_by("pk")]
+    return {"type": "done", "images": urls, "withheld": withheld_notices(job_id=job.pk)}

@@ -16,21 +16,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from gallery.selectors import images_withheld_of_job
 from generation.engine.prompt_syntax import PromptSyntaxError, loras_extract
-from generation.errors import GenerationRejected, NotYourJob
+from generation.errors import GenerationRejected, NotYourJob, PromptBlocked
 from generation.models import GenerationJob
 from generation.realtime import job_publish
-from generation.services.images import image_store
+from generation.services.images import image_store, job_done_message
 from generation.services.queue import job_enqueue
 from modelhub.models import ModelVersion
 from modelhub.selectors import lora_by_name, version_primary_file
+from moderation.imagefilter import Rating
+from moderation.levels import Level
+from moderation.services import Refusal, prompts_screen
 from visionary.uploads import image_upload_open
 
 logger = logging.getLogger(__name__)
 MAX_SEED = 2**32 - 1
+PROMPT_MAX_CHARS = 2000
 
 
-@transaction.atomic
 def job_submit(
     *,
     user: User,
@@ -53,7 +57,12 @@ def job_submit(
     """Validate, record the job as queued and wake a worker once the row is committed.
 
     Every problem is raised as GenerationRejected (field -> message) before anything is
-    written: a rejected request leaves no row and no file behind."""
+    written: a rejected request leaves no row and no file behind. The one exception is a prompt
+    the filter refuses: it is recorded as a blocked job (its category; no worker ever sees it)
+    and PromptBlocked is raised."""
+    flagged = prompts_check(
+        user=user, model_version=model_version, prompt=prompt, negative_prompt=negative_prompt
+    )
     width = width or model_version.default_width
     height = height or model_version.default_height
     for name, value in (("width", width), ("height", height)):
@@ -84,6 +93,7 @@ def job_submit(
         clip_skip=clip_skip,
         share_live=share_live,
         loras=_loras_resolve(prompt, model_version),
+        flagged_categories=flagged,
     )
     init_png = None
     if init_image is not None:
@@ -103,17 +113,70 @@ def job_submit(
     job.batch_key = "" if init_png else job_batch_key(job)
     if init_png:
         job.init_image.save("init.png", ContentFile(init_png), save=False)
-    try:
-        job.save()
-    except Exception:
-        if init_png:  # nothing half-written: no row, so no file either
-            default_storage.delete(job.init_image.name or "")
-        raise
-    if _answer_from_result_cache(job):
-        return job
-    if enqueue:
-        transaction.on_commit(lambda: job_enqueue(job.pk))
+    with transaction.atomic():
+        try:
+            job.save()
+        except Exception:
+            if init_png:  # nothing half-written: no row, so no file either
+                default_storage.delete(job.init_image.name or "")
+            raise
+        if _answer_from_result_cache(job):
+            return job
+        if enqueue:
+            transaction.on_commit(lambda: job_enqueue(job.pk))
     logger.info("job queued", extra={"job_id": job.pk, "user_id": user.pk})
+    return job
+
+
+def prompts_check(
+    *, user: User, model_version: ModelVersion, prompt: str, negative_prompt: str
+) -> list[str]:
+    """Run the prompt filter: a refusal is recorded as a blocked job and raised as PromptBlocked
+    (call it outside any transaction the refusal rolls back); returns the flagged categories.
+    job_submit calls it; a caller that queues several jobs in one transaction calls it first."""
+    screening = prompts_screen(prompt=prompt, negative_prompt=negative_prompt)
+    if screening.refusal is not None:
+        blocked = job_record_blocked(
+            user=user,
+            model_version=model_version,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            refusal=screening.refusal,
+        )
+        raise PromptBlocked(
+            screening.refusal.message,
+            field=screening.refusal.field,
+            category=screening.refusal.category,
+            job_id=blocked.pk,
+        )
+    return sorted(screening.flagged)
+
+
+def job_record_blocked(
+    *,
+    user: User,
+    model_version: ModelVersion,
+    prompt: str,
+    negative_prompt: str,
+    refusal: Refusal,
+) -> GenerationJob:
+    """A refused request on record for moderators: who asked, with which prompt, and the
+    category. Written at once, so it stays although the request fails."""
+    with transaction.atomic():
+        job = GenerationJob.objects.create(
+            user=user,
+            model_version=model_version,
+            prompt=prompt[:PROMPT_MAX_CHARS],
+            negative_prompt=negative_prompt[:PROMPT_MAX_CHARS],
+            state=GenerationJob.State.BLOCKED,
+            blocked_category=refusal.category,
+            error=refusal.message,
+            finished_at=timezone.now(),
+        )
+    logger.warning(
+        "prompt blocked",
+        extra={"job_id": job.pk, "user_id": user.pk, "category": str(refusal.category)},
+    )
     return job
 
 
@@ -254,12 +317,20 @@ def _answer_from_result_cache(job: GenerationJob) -> bool:
     if earlier is None:
         return False
     sources = list(earlier.images.order_by("pk"))
+    if images_withheld_of_job(job_id=earlier.pk).exists():
+        return False  # run it again: the worker classifies and withholds afresh
     if not sources or not all(default_storage.exists(i.file.name or "") for i in sources):
         return False
     for source in sources:
         with default_storage.open(source.file.name or "") as fh:
             png = fh.read()
-        image_store(job=job, png=png, seed=source.seed or job.seed, infotext=source.infotext)
+        rating = Rating(
+            level=Level(source.level if source.level is not None else Level.PG),
+            labels=tuple(source.level_labels.split()),
+        )
+        image_store(
+            job=job, png=png, seed=source.seed or job.seed, infotext=source.infotext, rating=rating
+        )
     now = timezone.now()
     job.state = GenerationJob.State.SUCCEEDED
     job.seed_used = job.seed
@@ -269,7 +340,7 @@ def _answer_from_result_cache(job: GenerationJob) -> bool:
     job.save(
         update_fields=["state", "seed_used", "progress_step", "started_at", "finished_at", "worker"]
     )
-    urls = [image.get_file_url() for image in job.images.order_by("pk")]
-    transaction.on_commit(lambda: job_publish(job.pk, {"type": "done", "images": urls}))
+    done = job_done_message(job)
+    transaction.on_commit(lambda: job_publish(job.pk, done))
     logger.info("job answered from the result cache", extra={"job_id": job.pk})
     return True

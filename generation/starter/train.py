@@ -299,6 +299,30 @@ def _denoising_loss(
     return (weight * per_item).mean()
 
 
+def conditioning_gap(
+    unet: UNet2DConditionModel,
+    text_encoder: CLIPTextModel,
+    tokenizer: CLIPTokenizer,
+    noise_schedule: DDPMScheduler,
+    latents: torch.Tensor,
+    specs: Sequence[ShapeSpec],
+) -> tuple[float, float]:
+    """The denoising loss on a fixed batch with its own captions and with captions shifted by
+    one (each picture paired with another's): equal losses mean the prompt is not being used."""
+    generator = torch.Generator().manual_seed(1234)
+    noise = torch.randn(latents.shape, generator=generator)
+    timesteps = torch.randint(100, 900, (latents.shape[0],), generator=generator)
+    noisy = noise_schedule.add_noise(latents, noise, timesteps)
+    captions = [spec.caption() for spec in specs]
+    losses = []
+    with torch.no_grad():
+        for paired in (captions, captions[1:] + captions[:1]):
+            conditioning = text_encoder(tokens(tokenizer, paired))[0]
+            predicted = unet(noisy, timesteps, conditioning).sample
+            losses.append(float(((predicted - noise) ** 2).mean()))
+    return losses[0], losses[1]
+
+
 def _captions(specs: Sequence[ShapeSpec], rng: random.Random) -> list[str]:
     return ["" if rng.random() < CFG_DROPOUT else spec.caption() for spec in specs]
 
@@ -353,6 +377,11 @@ def train_base(
             logger.info(
                 "base %d/%d loss %.4f (%.0f s)", step, steps, loss, time.monotonic() - started
             )
+        if (step + 1) % 250 == 0 or step == steps - 1:
+            own, shifted = conditioning_gap(
+                ema[1], ema[0], tokenizer, noise_schedule, latents[:64], specs[:64]
+            )
+            logger.info("base %d: loss with own captions %.4f, shifted %.4f", step, own, shifted)
         if (step + 1) % 500 == 0 or step == steps - 1:
             pipeline_assemble(vae, ema[0], ema[1]).save_pretrained(
                 str(out / "pipeline"), safe_serialization=True

@@ -7,6 +7,7 @@
   var status = document.getElementById("job-status");
   var images = document.getElementById("job-images");
   var preview = document.getElementById("job-preview");
+  var withheld = document.getElementById("job-withheld");
   var d = root.dataset;
   var finished = ["succeeded", "failed", "cancelled", "blocked"].indexOf(d.state) >= 0;
   var pollTimer = null;
@@ -24,6 +25,16 @@
       img.alt = d.labelAlt;
       images.appendChild(img);
     });
+  }
+  // Pictures the image classifier withheld: never shown, but the member is told why.
+  function showWithheld(notices) {
+    withheld.textContent = "";
+    notices.forEach(function (notice) {
+      var item = document.createElement("li");
+      item.textContent = notice.reason;
+      withheld.appendChild(item);
+    });
+    withheld.hidden = notices.length === 0;
   }
   function handle(msg) {
     switch (msg.type) {
@@ -51,6 +62,7 @@
         setProgress(100);
         status.textContent = d.labelDone;
         showImages(msg.images || []);
+        showWithheld(msg.withheld || []);
         finish();
         break;
       case "error":
@@ -75,7 +87,7 @@
     fetch(d.statusUrl, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (s) {
-        if (s.state === "succeeded") handle({ type: "done", images: s.images });
+        if (s.state === "succeeded") handle({ type: "done", images: s.images, withheld: s.withheld });
         else if (s.state === "failed" || s.state === "blocked") handle({ type: "error", message: s.error || "" });
         else if (s.state === "cancelled") handle({ type: "cancelled" });
         else if (s.state === "queued") handle({ type: "queue", position: s.queue_position });

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLPipeline
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
 from generation.engine.builder import (
     SDXL_POOLED,
@@ -140,7 +140,9 @@ def test_batched_rows_draw_what_each_job_draws_alone(pipe):
     alone = render(pipe, _request(rows=(Row("a blue square", "", seed=6),)))
     assert [len(group) for group in batched] == [1, 2]
     assert batched[1][0].tobytes() != batched[1][1].tobytes()  # seeds 5 and 6
-    assert batched[1][1].tobytes() == alone[0][0].tobytes()
+    # Equal up to rounding: with several threads, a batch of 3 may sum in another order than 1.
+    difference = ImageChops.difference(batched[1][1], alone[0][0])
+    assert max(high for _, high in difference.getextrema()) <= 2
 
 
 def _red_share(picture: Image.Image) -> float:

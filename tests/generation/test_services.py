@@ -175,7 +175,11 @@ def test_progress_and_done_are_pushed_to_the_job_group(
     assert [m["step"] for m in progress] == [1, 2, 3, 4, 5]
     assert all(m["total"] == 5 for m in progress)
     assert progress[-1]["eta_s"] == 0
-    assert messages[-1] == {"type": "done", "images": [job.images.get().get_file_url()]}
+    assert messages[-1] == {
+        "type": "done",
+        "images": [job.images.get().get_file_url()],
+        "withheld": [],
+    }
 
 
 def test_progress_is_throttled_but_the_last_step_always_sent(

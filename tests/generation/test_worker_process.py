@@ -136,7 +136,11 @@ def test_separate_worker_runs_the_job_and_streams_progress(
     job.refresh_from_db()
     assert job.state == GenerationJob.State.SUCCEEDED, job.error
     assert [m["step"] for m in messages if m["type"] == "progress"][-1] == 4
-    assert messages[-1] == {"type": "done", "images": [job.images.get().get_file_url()]}
+    assert messages[-1] == {
+        "type": "done",
+        "images": [job.images.get().get_file_url()],
+        "withheld": [],
+    }
     assert job.worker and not job.worker.endswith(f":{os.getpid()}")  # another process
 
 

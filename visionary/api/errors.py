@@ -17,7 +17,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from generation.errors import NotYourJob
+from generation.errors import NotYourJob, PromptBlocked
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     request = context.get("request")
     if request is None or not request.path.startswith(API_PATH_PREFIX):
         return drf_exception_handler(exc, context)
+    if isinstance(exc, PromptBlocked):
+        # Refused by the prompt filter: the category and the blocked job on record, never the term.
+        body = error_body(400, "prompt_blocked", exc.text, {exc.field: [exc.text]})
+        body["error"] |= {"category": exc.category, "job": exc.job_id}
+        return Response(body, status=400)
     api_exc = _as_api_exception(exc)
     if api_exc is None:
         # A bug: logged with its traceback here, never shown to the caller.
@@ -108,14 +113,23 @@ def _plain(value: Any) -> Any:
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     status = serializers.IntegerField(help_text="The HTTP status, repeated.")
     code = serializers.CharField(
-        help_text="Machine-readable: invalid, not_authenticated, authentication_failed, "
-        "permission_denied, not_found, method_not_allowed, throttled, parse_error..."
+        help_text="Machine-readable: invalid, prompt_blocked, not_authenticated, "
+        "authentication_failed, permission_denied, not_found, method_not_allowed, throttled, "
+        "parse_error..."
     )
     message = serializers.CharField(help_text="For people; translated to the caller's language.")
     fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Per-field messages, for validation errors only.",
+    )
+    category = serializers.CharField(
+        required=False,
+        help_text="prompt_blocked only: minors, sexual, violence, hate, real_persons or "
+        "weapons_drugs.",
+    )
+    job = serializers.IntegerField(
+        required=False, help_text="prompt_blocked only: the blocked job kept on record."
     )
 
 

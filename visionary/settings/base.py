@@ -11,7 +11,7 @@ import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from .env import env_bool, env_int, env_list, env_path, env_str, env_url
+from .env import env_bool, env_int, env_level, env_list, env_path, env_str, env_url
 
 # Lets generic classes such as UserCreationForm[User] be subscripted at run time (typing only).
 django_stubs_ext.monkeypatch()
@@ -273,6 +273,26 @@ GENERATION_STALE_AFTER_SECONDS = env_int("GENERATION_STALE_AFTER_SECONDS", 60, m
 GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3, minimum=1)
 GENERATION_REAP_INTERVAL_SECONDS = env_int("GENERATION_REAP_INTERVAL_SECONDS", 30, minimum=1)
 
+# --- Moderation ------------------------------------------------------------------------------
+# The highest content level (PG, PG-13, R, X) this site shows. Pictures rated above it are never
+# served: they stay in quarantine for moderators for MODERATION_QUARANTINE_DAYS, then a periodic
+# task deletes them. Below X, prompts asking for explicit sexual content are refused too.
+MODERATION_MAX_LEVEL = env_level("MODERATION_MAX_LEVEL", "PG-13")
+MODERATION_QUARANTINE_DAYS = env_int("MODERATION_QUARANTINE_DAYS", 30, minimum=1)
+MODERATION_PURGE_INTERVAL_SECONDS = env_int("MODERATION_PURGE_INTERVAL_SECONDS", 3600, minimum=60)
+# The image classifier (nudenet's detector): a detected label with at least this score raises the
+# picture to at least this level. Labels not listed do not change it (PG).
+MODERATION_IMAGE_RULES: dict[str, tuple[str, float]] = {
+    "FEMALE_GENITALIA_EXPOSED": ("X", 0.35),
+    "MALE_GENITALIA_EXPOSED": ("X", 0.35),
+    "ANUS_EXPOSED": ("X", 0.35),
+    "FEMALE_BREAST_EXPOSED": ("R", 0.35),
+    "BUTTOCKS_EXPOSED": ("R", 0.4),
+    "FEMALE_GENITALIA_COVERED": ("PG-13", 0.4),
+    "FEMALE_BREAST_COVERED": ("PG-13", 0.5),
+    "BUTTOCKS_COVERED": ("PG-13", 0.5),
+}
+
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -291,6 +311,10 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-generation-jobs": {
         "task": "generation.tasks.jobs_reap",
         "schedule": float(GENERATION_REAP_INTERVAL_SECONDS),
+    },
+    "purge-expired-quarantine": {
+        "task": "moderation.tasks.quarantine_purge",
+        "schedule": float(MODERATION_PURGE_INTERVAL_SECONDS),
     },
 }
 

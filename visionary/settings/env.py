@@ -58,3 +58,14 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default.resolve()
+
+
+def env_level(name: str, default: str) -> int:
+    """A content level label (PG, PG-13, R, X) as its number, for comparisons."""
+    from moderation.levels import level_parse
+
+    raw = os.environ.get(name) or default
+    try:
+        return int(level_parse(raw))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc

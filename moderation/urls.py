@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from moderation import views
+
+app_name = "moderation"
+urlpatterns = [
+    path("withheld/<int:pk>.png", views.withheld_file, name="withheld_file"),
+]
