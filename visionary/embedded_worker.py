@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from celery.worker import WorkController
 
@@ -35,7 +36,7 @@ def embedded_worker_start(*, queues: tuple[str, ...] = ("generation", "default")
         thread = threading.Thread(target=worker.start, name="embedded-celery-worker", daemon=True)
         thread.start()
         _worker, _thread = worker, thread
-        _reaper_start()
+        _beat_start()
         logger.info("embedded Celery worker started", extra={"queues": list(queues)})
 
 
@@ -46,7 +47,7 @@ def embedded_worker_alive() -> bool:
 def embedded_worker_stop() -> None:
     global _worker, _thread
     with _lock:
-        _reaper_stop.set()
+        _beat_stop.set()
         if _worker is not None:
             _worker.stop(in_sighandler=False)
         if _thread is not None:
@@ -54,18 +55,28 @@ def embedded_worker_stop() -> None:
         _worker, _thread = None, None
 
 
-_reaper_stop = threading.Event()
+_beat_stop = threading.Event()
 
 
-def _reaper_start() -> None:
-    """The embedded stand-in for celery beat: queue the stale-job reaper periodically."""
+def _beat_start() -> None:
+    """The embedded stand-in for celery beat: send each CELERY_BEAT_SCHEDULE task (the stale-job
+    reaper, the quarantine purge) at its interval."""
     from django.conf import settings
 
-    from generation.tasks import jobs_reap
+    entries: dict[str, tuple[str, float]] = {
+        name: (str(entry["task"]), float(str(entry["schedule"])))
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+    }
 
     def loop() -> None:
-        while not _reaper_stop.wait(settings.GENERATION_REAP_INTERVAL_SECONDS):
-            jobs_reap.delay()
+        due = {name: time.monotonic() + every for name, (_, every) in entries.items()}
+        while not _beat_stop.wait(max(0.05, min(due.values()) - time.monotonic())):
+            now = time.monotonic()
+            for name, (task, every) in entries.items():
+                if due[name] <= now:
+                    app.send_task(task)
+                    due[name] = now + every
 
-    _reaper_stop.clear()
-    threading.Thread(target=loop, name="embedded-reaper", daemon=True).start()
+    _beat_stop.clear()
+    if entries:
+        threading.Thread(target=loop, name="embedded-beat", daemon=True).start()

@@ -41,3 +41,22 @@ def test_submitted_job_is_run_by_the_in_process_worker(embedded_worker, member, 
     assert job.state == GenerationJob.State.SUCCEEDED
     assert job.worker == worker_identity()  # this very process
     assert job.images.count() == 1
+
+
+def test_the_embedded_beat_sends_every_scheduled_task(settings, monkeypatch):
+    from visionary import embedded_worker
+
+    sent: list[str] = []
+    monkeypatch.setattr(embedded_worker.app, "send_task", lambda name, *a, **k: sent.append(name))
+    settings.CELERY_BEAT_SCHEDULE = {
+        "reap": {"task": "generation.tasks.jobs_reap", "schedule": 0.05},
+        "purge": {"task": "moderation.tasks.quarantine_purge", "schedule": 0.05},
+    }
+    embedded_worker._beat_start()
+    try:
+        deadline = time.monotonic() + 5
+        while {"generation.tasks.jobs_reap", "moderation.tasks.quarantine_purge"} - set(sent):
+            assert time.monotonic() < deadline, sent
+            time.sleep(0.02)
+    finally:
+        embedded_worker._beat_stop.set()
