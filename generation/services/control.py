@@ -51,6 +51,8 @@ def job_delete(*, job: GenerationJob, user: User) -> None:
     locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
     if not locked.is_finished:
         raise GenerationRejected(_("Cancel the job before deleting it."))
+    if locked.state == GenerationJob.State.BLOCKED:
+        raise GenerationRejected(_("A refused request stays on record for the moderators."))
     private = Image.objects.filter(job=locked, is_published=False)
     for name in private.values_list("file", flat=True):
         transaction.on_commit(partial(default_storage.delete, name))

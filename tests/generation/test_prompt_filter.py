@@ -119,3 +119,17 @@ def test_the_a1111_api_answers_with_an_a1111_error(
     assert payload["error"] == "PromptBlocked"
     assert "explicit sexual content" in payload["errors"]
     _blocked_job()  # one blocked job for the request, although it asked for two batches
+
+
+def test_a_member_cannot_delete_the_record_of_a_refused_request(
+    member, member_client: Client, tiny_version, filter_terms
+):
+    with pytest.raises(PromptBlocked):
+        job_submit(user=member, model_version=tiny_version, prompt=REFUSED)
+    job = GenerationJob.objects.get()
+    response = member_client.post(f"/generate/jobs/{job.pk}/delete", follow=True)
+    assert "stays on record for the moderators" in response.content.decode()
+    assert GenerationJob.objects.filter(pk=job.pk).exists()
+    history = member_client.get("/generate/history/").content.decode()
+    assert "explicit sexual content" in history
+    assert f"/generate/jobs/{job.pk}/rerun" not in history
