@@ -72,8 +72,14 @@ def test_unknown_sampler_is_rejected(tiny_model_dir):
         scheduler_for("Heun++ 9000", pipeline_load(tiny_model_dir).base_scheduler_config)
 
 
+class _Sized(dict[str, int]):
+    """A stand-in pipeline of a given size. Weakly referenceable like a real pipeline, so an
+    eviction sees it freed instead of running a full garbage collection (which, in a test
+    process holding many models, made 500 acquisitions take minutes)."""
+
+
 def _sized(size: int) -> dict[str, int]:
-    return {"size": size}
+    return _Sized(size=size)
 
 
 def test_cache_evicts_least_recently_used_to_stay_in_budget():
