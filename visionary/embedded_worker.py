@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from celery.worker import WorkController
 
@@ -63,10 +64,8 @@ def _beat_start() -> None:
     reaper, the quarantine purge) at its interval."""
     from django.conf import settings
 
-    entries: dict[str, tuple[str, float]] = {
-        name: (str(entry["task"]), float(str(entry["schedule"])))
-        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
-    }
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    entries = {name: (str(e["task"]), float(e["schedule"])) for name, e in schedule.items()}
 
     def loop() -> None:
         due = {name: time.monotonic() + every for name, (_, every) in entries.items()}

@@ -15,6 +15,7 @@ from generation.models import GenerationJob
 from generation.services import job_submit
 from tests.accounts.factories import PASSWORD
 from tests.generation.test_services import _drain_generation_queue
+from tests.generation.test_views import _form
 
 pytestmark = pytest.mark.django_db
 
@@ -66,21 +67,7 @@ def test_a_flagged_prompt_is_queued_with_its_flags(member, tiny_version, filter_
 def test_the_generate_page_shows_the_reason_on_the_prompt_field(
     member_client: Client, tiny_version, filter_terms, no_worker_message
 ):
-    response = member_client.post(
-        "/generate/",
-        {
-            "model_version": tiny_version.pk,
-            "prompt": REFUSED,
-            "sampler": "Euler a",
-            "steps": 4,
-            "cfg_scale": 7,
-            "width": 64,
-            "height": 64,
-            "seed": 5,
-            "batch_size": 1,
-            "clip_skip": 1,
-        },
-    )
+    response = member_client.post("/generate/", _form(tiny_version, prompt=REFUSED))
     assert response.status_code == 400  # the form again, with the reason on the field
     assert "explicit sexual content" in response.context["form"].errors["prompt"][0]
     _blocked_job()
