@@ -27,19 +27,35 @@ SDXL_LATENT_RGB = torch.tensor(
     ]
 )
 SDXL_LATENT_BIAS = torch.tensor([0.1084, -0.0175, -0.0011])
+# The built-in starter model's own VAE: fitted by its trainer (generation.starter.train's
+# latent_rgb_fit, scaled latents -> mean colour of each latent cell).
+SHAPES_LATENT_RGB = torch.tensor(
+    [
+        [-1.0212, -1.118, -1.8445],
+        [-0.3557, 0.6225, 2.4572],
+        [-0.4954, -0.2231, 0.492],
+        [0.5031, -0.2576, -1.4623],
+    ]
+)
+SHAPES_LATENT_BIAS = torch.tensor([0.0342, -0.0118, 0.0382])
+# Base model (ModelVersion.BaseModel's values) -> projection and bias; any other: SD 1.x's.
+PROJECTIONS: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {
+    "sdxl": (SDXL_LATENT_RGB, SDXL_LATENT_BIAS),
+    "shapes": (SHAPES_LATENT_RGB, SHAPES_LATENT_BIAS),
+}
 PREVIEW_SIDE = 128
 
 
 def latents_to_preview(
-    latents: torch.Tensor, *, side: int = PREVIEW_SIDE, sdxl: bool = False
+    latents: torch.Tensor, *, side: int = PREVIEW_SIDE, base_model: str = "sd15"
 ) -> Image.Image:
-    """The first image of a (batch, 4, h, w) latent tensor as a small RGB picture."""
+    """The first image of a (batch, 4, h, w) latent tensor as a small RGB picture, through the
+    projection fitted for ``base_model``'s VAE."""
     latent = latents[0].detach().float().cpu()
-    if sdxl:
-        rgb = torch.einsum("chw,cr->rhw", latent, SDXL_LATENT_RGB)
-        rgb = rgb + SDXL_LATENT_BIAS[:, None, None]
-    else:
-        rgb = torch.einsum("chw,cr->rhw", latent, SD_LATENT_RGB)
+    factors, bias = PROJECTIONS.get(base_model, (SD_LATENT_RGB, None))
+    rgb = torch.einsum("chw,cr->rhw", latent, factors)
+    if bias is not None:
+        rgb = rgb + bias[:, None, None]
     pixels = ((rgb + 1) / 2).clamp(0, 1).mul(255).byte().permute(1, 2, 0).numpy()
     image = Image.fromarray(pixels, mode="RGB")
     scale = side / max(image.size)
@@ -47,7 +63,7 @@ def latents_to_preview(
     return image.resize(size, Image.Resampling.BILINEAR)
 
 
-def preview_data_url(latents: torch.Tensor, *, quality: int = 70, sdxl: bool = False) -> str:
+def preview_data_url(latents: torch.Tensor, *, quality: int = 70, base_model: str = "sd15") -> str:
     out = io.BytesIO()
-    latents_to_preview(latents, sdxl=sdxl).save(out, format="JPEG", quality=quality)
+    latents_to_preview(latents, base_model=base_model).save(out, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

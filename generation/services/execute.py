@@ -26,7 +26,7 @@ from generation.services.control import cancel_key
 from generation.services.images import image_store, job_done_message
 from generation.services.queue import job_claim, job_claim_next, job_companions_claim
 from generation.worker import held_model_versions, model_cache_acquire
-from modelhub.models import ModelFile, ModelVersion
+from modelhub.models import ModelFile
 from modelhub.selectors import version_primary_file
 from moderation.imagefilter import Rating, image_rate
 from visionary.metrics import generation_timing_record
@@ -39,10 +39,10 @@ class ProgressReporter:
     """Publishes step, total and ETA at most once per interval (first and last steps always),
     and keeps the job's heartbeat fresh for the reaper."""
 
-    def __init__(self, job_id: int, *, live: bool = False, sdxl: bool = False) -> None:
+    def __init__(self, job_id: int, *, live: bool = False, base_model: str = "sd15") -> None:
         self.job_id = job_id
         self.live = live
-        self.sdxl = sdxl
+        self.base_model = base_model
         self.started = time.monotonic()
         self.last_sent: float | None = None
         self.last_beat = self.started
@@ -82,7 +82,7 @@ class ProgressReporter:
         outgoing = [Publication(self.job_id, progress, live=progress if self.live else None)]
         every = settings.GENERATION_PREVIEW_EVERY_STEPS
         if latents is not None and every and step % every == 0 and step < total:
-            image = preview_data_url(latents, sdxl=self.sdxl)
+            image = preview_data_url(latents, base_model=self.base_model)
             preview = {"type": "preview", "step": step, "image": image}
             outgoing.append(
                 Publication(self.job_id, preview, "preview", preview if self.live else None)
@@ -124,9 +124,10 @@ class _BatchProgress:
 
     def __init__(self, jobs: list[GenerationJob]) -> None:
         self.jobs = jobs
-        sdxl = jobs[0].model_version.base_model == ModelVersion.BaseModel.SDXL
+        base_model = jobs[0].model_version.base_model
         self.reporters = {
-            job.pk: ProgressReporter(job.pk, live=job.share_live, sdxl=sdxl) for job in jobs
+            job.pk: ProgressReporter(job.pk, live=job.share_live, base_model=base_model)
+            for job in jobs
         }
         self.rows: dict[int, slice] = {}
         start = 0

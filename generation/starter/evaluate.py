@@ -10,6 +10,7 @@ weight 1 and at weight 0 (and without it)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import statistics
 import time
 from collections.abc import Sequence
@@ -21,7 +22,6 @@ from generation.engine.runner import LoraWeights, RenderRequest, Row, render
 from generation.starter import SIDE
 from generation.starter.checker import Reading, picture_read
 from generation.starter.shapes import ShapeSpec, eval_specs
-from modelhub.services import file_sha256
 
 FIELDS = ("colour", "background", "shape", "position", "size")
 GOALS = {"colour": 0.85, "shape": 0.70, "position": 0.70}
@@ -44,7 +44,9 @@ class Scores:
 
 def lora_weights(path: Path, weight: float) -> LoraWeights:
     # Keyed by its hash, as the workers key a member's LoRA.
-    return LoraWeights(path=path, weight=weight, key=file_sha256(path)[0][:16])
+    return LoraWeights(
+        path=path, weight=weight, key=hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    )
 
 
 def _answers(drawn: ShapeSpec | Reading) -> dict[str, object]:

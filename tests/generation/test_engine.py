@@ -214,6 +214,6 @@ def test_sdxl_previews_use_sdxl_latent_colours():
     latents = torch.zeros(1, 4, 8, 8)
     latents[0, 1] = 2.0  # channel 2 is blue-ish for SDXL, green-ish for SD 1.x
     sd = latents_to_preview(latents).getpixel((4, 4))
-    sdxl = latents_to_preview(latents, sdxl=True).getpixel((4, 4))
+    sdxl = latents_to_preview(latents, base_model="sdxl").getpixel((4, 4))
     assert sd[1] > sd[2]
     assert sdxl[2] > sdxl[1]

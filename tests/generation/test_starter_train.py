@@ -10,7 +10,16 @@ from diffusers import DDPMScheduler
 
 from generation.engine.builder import tiny_pipeline_build
 from generation.starter.shapes import eval_specs
-from generation.starter.train import NOISE_SCHEDULE, conditioning_gap
+from generation.starter.train import (
+    FOREGROUND_WEIGHT,
+    NOISE_SCHEDULE,
+    conditioning_gap,
+    edge_loss,
+    foreground_weights,
+    pictures,
+    unet_build,
+    vae_build,
+)
 
 
 def test_conditioning_gap_compares_own_and_shifted_captions():
@@ -27,3 +36,28 @@ def test_conditioning_gap_compares_own_and_shifted_captions():
     )
     assert math.isfinite(own) and math.isfinite(shifted)
     assert own != shifted  # the captions reach the UNet: pairing them differently changes it
+
+
+def test_edge_loss_is_zero_for_the_same_picture_and_grows_with_blur():
+    picture = pictures(eval_specs(1), side=64).float() / 127.5 - 1
+    blurred = torch.nn.functional.avg_pool2d(picture, 3, stride=1, padding=1)
+    assert edge_loss(picture, picture) == 0
+    assert edge_loss(blurred, picture) > 0.01
+
+
+def test_foreground_weights_weigh_the_shape_up():
+    specs = eval_specs(4)
+    images = pictures(specs, side=64).float() / 127.5 - 1
+    weights = foreground_weights(images)
+    assert weights.shape == (4, 1, 64, 64)
+    shape_pixels = weights == FOREGROUND_WEIGHT
+    # Every picture has a shape, and the shape is the smaller part of it.
+    assert all(0 < share < 0.5 for share in shape_pixels.float().mean(dim=(1, 2, 3)))
+
+
+def test_the_models_keep_several_channels_per_norm_group():
+    # One channel per group removes each channel's mean: a plain background's colour is lost.
+    unet, vae = unet_build(), vae_build()
+    for model in (unet, vae):
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
+        assert norms and all(m.num_channels // m.num_groups >= 4 for m in norms)
