@@ -57,7 +57,9 @@ class JobCreateSerializer(serializers.Serializer[Any]):
     )
     seed = serializers.IntegerField(min_value=-1, max_value=MAX_SEED, default=-1)
     steps = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    cfg_scale = serializers.FloatField(min_value=1, max_value=30, default=7.0)
+    cfg_scale = serializers.FloatField(
+        min_value=1, max_value=30, required=False, help_text="The model's recommended scale."
+    )
     width = serializers.IntegerField(
         min_value=64, max_value=4096, required=False, help_text="Multiple of 8; model default."
     )

@@ -113,6 +113,7 @@ class GenerateForm(forms.Form):
             self.fields["model_version"].initial = default.pk
             self.fields["width"].initial = default.default_width
             self.fields["height"].initial = default.default_height
+            self.fields["cfg_scale"].initial = default.default_cfg_scale
 
     def clean_init_image(self) -> bytes | None:
         """The starting picture's bytes, read no further than one byte past the size limit (the

@@ -61,11 +61,13 @@ def generate(request: HttpRequest) -> HttpResponse:
     model_sizes = {
         str(version.pk): [version.default_width, version.default_height] for version in versions
     }
+    model_cfg = {str(version.pk): version.default_cfg_scale for version in versions}
     context = {
         "form": form,
         "recent": recent,
         "last_seed": last_seed,
         "model_sizes": model_sizes,
+        "model_cfg": model_cfg,
         **_lora_picker_context(form, versions),
     }
     return render(request, "generation/generate.html", context, status=status)

@@ -49,6 +49,7 @@ class VersionSerializer(serializers.ModelSerializer[ModelVersion]):
             "default_width",
             "default_height",
             "max_size",
+            "default_cfg_scale",
             "is_default",
             "created_at",
             "file",
@@ -93,6 +94,7 @@ VERSION_EXAMPLE = OpenApiExample(
         "default_width": 512,
         "default_height": 512,
         "max_size": 1024,
+        "default_cfg_scale": 7.0,
         "is_default": True,
         "created_at": "2025-05-01T12:00:00Z",
         "file": {

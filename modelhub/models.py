@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,7 @@ class ModelVersion(models.Model):
         SD21 = "sd21", "SD 2.1"
         SDXL = "sdxl", "SDXL 1.0"
         TINY = "tiny", _("Tiny (built in)")
+        SHAPES = "shapes", _("Visionary Shapes (built in)")
 
     model = models.ForeignKey(
         AIModel, on_delete=models.CASCADE, related_name="versions", verbose_name=_("model")
@@ -56,6 +58,12 @@ class ModelVersion(models.Model):
     default_width = models.PositiveIntegerField(_("default width"), default=512)
     default_height = models.PositiveIntegerField(_("default height"), default=512)
     max_size = models.PositiveIntegerField(_("largest side"), default=1024)
+    # What the generate form and the REST API use when a request names no CFG scale.
+    default_cfg_scale = models.FloatField(
+        _("recommended CFG scale"),
+        default=7.0,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+    )
     is_default = models.BooleanField(_("site default"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

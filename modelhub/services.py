@@ -41,6 +41,7 @@ def model_register_diffusers(
     is_default: bool = False,
     default_size: int = 512,
     max_size: int = 1024,
+    default_cfg_scale: float = 7.0,
 ) -> ModelVersion:
     """Register (or refresh) a diffusers-format checkpoint folder under settings.MODELS_DIR."""
     relative = directory.resolve().relative_to(Path(settings.MODELS_DIR).resolve())
@@ -62,6 +63,7 @@ def model_register_diffusers(
             "default_width": default_size,
             "default_height": default_size,
             "max_size": max_size,
+            "default_cfg_scale": default_cfg_scale,
             "is_default": is_default,
         },
     )
@@ -94,6 +96,7 @@ NATIVE_SIZES: dict[str, tuple[int, int]] = {
     ModelVersion.BaseModel.SD21: (768, 1024),
     ModelVersion.BaseModel.SDXL: (1024, 2048),
     ModelVersion.BaseModel.TINY: (128, 256),
+    ModelVersion.BaseModel.SHAPES: (64, 128),
 }
 
 

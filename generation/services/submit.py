@@ -43,7 +43,7 @@ def job_submit(
     negative_prompt: str = "",
     seed: int = -1,
     steps: int = 20,
-    cfg_scale: float = 7.0,
+    cfg_scale: float | None = None,
     width: int | None = None,
     height: int | None = None,
     sampler: str = "Euler a",
@@ -63,6 +63,8 @@ def job_submit(
     flagged = prompts_check(
         user=user, model_version=model_version, prompt=prompt, negative_prompt=negative_prompt
     )
+    if cfg_scale is None:
+        cfg_scale = model_version.default_cfg_scale
     width = width or model_version.default_width
     height = height or model_version.default_height
     for name, value in (("width", width), ("height", height)):

@@ -54,6 +54,15 @@
       });
     });
   }
+  // Choosing a model sets the CFG scale it recommends (the member can still change it).
+  var cfgData = document.getElementById("model-cfg");
+  var cfgInput = document.getElementById("id_cfg_scale");
+  if (cfgData && cfgInput && modelSelect) {
+    var recommended = JSON.parse(cfgData.textContent);
+    modelSelect.addEventListener("change", function () {
+      if (recommended[modelSelect.value] !== undefined) cfgInput.value = recommended[modelSelect.value];
+    });
+  }
   // The language selector switches as soon as a language is picked.
   var lang = document.getElementById("language-select");
   if (lang) lang.addEventListener("change", function () { lang.form.submit(); });

@@ -59,6 +59,16 @@ def test_create_queues_a_job_with_the_sites_default_model(api, member, version):
     assert body["state"] == "queued"
     assert body["queue_position"] == 1
     assert body["progress"] == {"step": 0, "total": 5, "eta_s": None}
+    assert job.cfg_scale == version.default_cfg_scale  # none given: the model's own
+
+
+def test_create_without_a_cfg_scale_uses_the_models_recommended_one(api, version):
+    version.default_cfg_scale = 3.0
+    version.save(update_fields=["default_cfg_scale"])
+    response = api.post(JOBS, {"prompt": "a red circle", "steps": 5}, format="json")
+    assert GenerationJob.objects.get(pk=response.json()["id"]).cfg_scale == 3.0
+    response = api.post(JOBS, {"prompt": "a red circle", "cfg_scale": 8}, format="json")
+    assert GenerationJob.objects.get(pk=response.json()["id"]).cfg_scale == 8
 
 
 def test_create_accepts_a_base64_starting_picture(api, version, png_bytes):

@@ -61,6 +61,13 @@ def test_submit_uses_the_model_default_size(member, tiny_version):
     assert (job.width, job.height) == (64, 64)
 
 
+def test_submit_uses_the_models_recommended_cfg_scale_unless_one_is_given(member, tiny_version):
+    tiny_version.default_cfg_scale = 2.5
+    tiny_version.save(update_fields=["default_cfg_scale"])
+    assert _submit(member, tiny_version).cfg_scale == 2.5
+    assert _submit(member, tiny_version, cfg_scale=9).cfg_scale == 9
+
+
 @pytest.mark.parametrize("width", [65, 32, 1024])
 def test_submit_rejects_sizes_outside_the_model_limits(member, tiny_version, width):
     with pytest.raises(GenerationRejected) as excinfo:

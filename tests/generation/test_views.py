@@ -184,6 +184,15 @@ def test_generate_page_carries_each_models_native_size_for_the_presets(member_cl
     assert 'data-ratio="3:2"' in html
 
 
+def test_generate_page_starts_at_the_models_recommended_cfg_scale(member_client, tiny_version):
+    tiny_version.default_cfg_scale = 3.0
+    tiny_version.save(update_fields=["default_cfg_scale"])
+    response = member_client.get(GENERATE)
+    assert response.context["form"]["cfg_scale"].initial == 3.0
+    # Each model's scale travels with the page, for the picker to switch to.
+    assert f'"{tiny_version.pk}": 3.0' in response.content.decode()
+
+
 def test_generate_page_offers_the_loras_of_the_selected_model(member_client, tiny_lora):
     response = member_client.get(GENERATE)
     html = response.content.decode()
