@@ -153,7 +153,7 @@ TXT2IMG_EXAMPLE = {
     "height": 512,
     "batch_size": 1,
     "n_iter": 1,
-    "override_settings": {"sd_model_checkpoint": "Visionary Tiny v1 [0123456789]"},
+    "override_settings": {"sd_model_checkpoint": "Visionary Shapes v1 [0123456789]"},
 }
 RESULT_EXAMPLE = {
     "images": ["iVBORw0KGgo..."],
@@ -294,7 +294,7 @@ class OptionsView(SdApiView):
             OpenApiExample(
                 "options",
                 value={
-                    "sd_model_checkpoint": "Visionary Tiny v1 [0123456789]",
+                    "sd_model_checkpoint": "Visionary Shapes v1 [0123456789]",
                     "CLIP_stop_at_last_layers": 1,
                 },
             )
@@ -311,7 +311,7 @@ class OptionsView(SdApiView):
         examples=[
             OpenApiExample(
                 "switch model",
-                value={"sd_model_checkpoint": "Visionary Tiny v1 [0123456789]"},
+                value={"sd_model_checkpoint": "Visionary Shapes v1 [0123456789]"},
                 request_only=True,
             )
         ],

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.engine.runner import LoraWeights, RenderRequest, Row, render
-from generation.starter import SIDE
+from generation.starter import RECOMMENDED_CFG_SCALE, SIDE
 from generation.starter.checker import Reading, picture_read
 from generation.starter.shapes import ShapeSpec, eval_specs
 
@@ -65,7 +65,7 @@ def score(
     specs: Sequence[ShapeSpec],
     *,
     steps: int = 20,
-    cfg_scale: float = 7.0,
+    cfg_scale: float = RECOMMENDED_CFG_SCALE,
     sampler: str = "Euler a",
     loras: tuple[LoraWeights, ...] = (),
     seed: int = 1,
@@ -103,7 +103,7 @@ def seconds_per_picture(pipe: Any, *, steps: int = 20, runs: int = 5) -> float:
     request = RenderRequest(
         rows=(Row("a red circle on a blue background", "", 1),),
         steps=steps,
-        cfg_scale=7.0,
+        cfg_scale=RECOMMENDED_CFG_SCALE,
         width=SIDE,
         height=SIDE,
         sampler="Euler a",
@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lora", type=Path, help="OUT/outline-lora.safetensors")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--cfg", type=float, default=7.0)
+    parser.add_argument("--cfg", type=float, default=RECOMMENDED_CFG_SCALE)
     parser.add_argument("--sampler", default="Euler a", help="the site's default sampler")
     parser.add_argument("--misses", action="store_true", help="list the misread pictures")
     args = parser.parse_args(argv)

@@ -26,9 +26,9 @@ from modelhub.models import ModelVersion
 from modelhub.services import model_register_diffusers
 user_register(username={USERNAME!r}, email="alice@example.com", password={PASSWORD!r})
 model_register_diffusers(
-    name="Visionary Tiny Alt", version_name="v2",
-    directory=Path(settings.MODELS_DIR) / "builtin/visionary-tiny-v1",
-    base_model=ModelVersion.BaseModel.TINY, default_size=64, max_size=256,
+    name="Visionary Shapes Alt", version_name="v2",
+    directory=Path(settings.MODELS_DIR) / "builtin/visionary-shapes-v1",
+    base_model=ModelVersion.BaseModel.SHAPES, default_size=64, max_size=256,
 )
 """
 
@@ -98,14 +98,14 @@ def test_progress_polled_while_a_slow_job_runs(api, site):
 
 def test_model_switch_through_options(api):
     titles = api.util_get_model_names()
-    alt = next(t for t in titles if t.startswith("Visionary Tiny Alt v2"))
+    alt = next(t for t in titles if t.startswith("Visionary Shapes Alt v2"))
     api.util_set_model(alt)
     assert api.util_get_current_model() == alt
     result = api.txt2img(prompt="switched", width=64, height=64)
-    assert result.info["sd_model_name"] == "Visionary Tiny Alt v2"
-    api.set_options({"sd_model_checkpoint": "Visionary Tiny v1"})
+    assert result.info["sd_model_name"] == "Visionary Shapes Alt v2"
+    api.set_options({"sd_model_checkpoint": "Visionary Shapes v1"})
     result = api.txt2img(prompt="back", width=64, height=64)
-    assert result.info["sd_model_name"] == "Visionary Tiny v1"
+    assert result.info["sd_model_name"] == "Visionary Shapes v1"
 
 
 def test_png_info_round_trip_of_a_generated_picture(api):

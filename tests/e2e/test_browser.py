@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
+
+from generation.starter.checker import picture_read
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +48,7 @@ def test_register_login_generate_and_switch_language(live_site, browser, tmp_pat
     page.wait_for_selector("summary[aria-label='Account menu']")
 
     page.click("nav >> text=Generate")
-    page.fill("#id_prompt", "a red circle on a blue background")
+    page.fill("#id_prompt", "a large red circle on a blue background")
     page.fill("#id_seed", "1234")
     page.click("form.generate-form button[type=submit]")
     page.wait_for_url("**/generate/jobs/*/")
@@ -54,6 +59,10 @@ def test_register_login_generate_and_switch_language(live_site, browser, tmp_pat
         "document.querySelector('#job-images img').naturalWidth > 0"
     )
     assert image.get_attribute("src").endswith("/image.png")
+    # The built-in starter model draws what the newcomer asked for.
+    picture = page.request.get(f"{live_site}{image.get_attribute('src')}")
+    reading = picture_read(Image.open(io.BytesIO(picture.body())))
+    assert (reading.colour, reading.shape, reading.background) == ("red", "circle", "blue")
     assert page.inner_text("#job-status").strip() == "Done"
     assert 100 in page.evaluate("window.__progress")
     page.screenshot(path=str(tmp_path / "generated.png"), full_page=True)

@@ -46,12 +46,12 @@ def test_edge_loss_is_zero_for_the_same_picture_and_grows_with_blur():
 
 
 def test_foreground_weights_weigh_the_shape_up():
-    specs = eval_specs(4)
+    specs = [spec for spec in eval_specs(20) if not spec.background_2][:4]
     images = pictures(specs, side=64).float() / 127.5 - 1
     weights = foreground_weights(images)
     assert weights.shape == (4, 1, 64, 64)
     shape_pixels = weights == FOREGROUND_WEIGHT
-    # Every picture has a shape, and the shape is the smaller part of it.
+    # Plain backgrounds: every picture has a shape, and the shape is the smaller part of it.
     assert all(0 < share < 0.5 for share in shape_pixels.float().mean(dim=(1, 2, 3)))
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +14,25 @@ from accounts.models import User
 from accounts.services import user_register
 from gallery.models import Image
 from gallery.services import image_publish
-from generation.engine.builder import tiny_lora_save, tiny_pipeline_save
+from generation import starter
 from generation.services import job_execute, job_submit
-from modelhub.models import AIModel, ModelVersion
-from modelhub.services import model_import_safetensors, model_register_diffusers
+from modelhub.models import AIModel, ModelFile, ModelVersion
+from modelhub.services import (
+    directory_sha256,
+    file_sha256,
+    model_import_safetensors,
+    model_register_diffusers,
+)
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "visionary-demo"  # noqa: S105 - documented demo credentials, embedded mode only
 DEMO_PROMPTS = [
-    "a red circle on a blue background",
-    "a small yellow star on a dark purple background, top left",
-    "a green triangle on a white background",
+    "a large red circle on a blue background",
+    "a small yellow star on a purple background, top left",
+    "a large green triangle on a white background",
+    "<lora:Shapes Outline:1> a pink square on a black background, bottom right",
 ]
-TINY_DIR = "builtin/visionary-tiny-v1"
-TINY_LORA_NAME = "Tiny Ink"
+STARTER_DIR = "builtin/visionary-shapes-v1"
 
 
 class Command(BaseCommand):
@@ -47,47 +52,53 @@ class Command(BaseCommand):
         self._demo_images(demo, version)
 
     def _builtin_model(self) -> ModelVersion:
-        directory = Path(settings.MODELS_DIR) / TINY_DIR
-        if not (directory / "model_index.json").exists():
-            self.stdout.write("Building the built-in tiny model (no download)...")
-            tiny_pipeline_save(directory, seed=0, sample_size=128)
+        """The starter model shipped in the repository, copied under MODELS_DIR (again when the
+        shipped weights changed) and registered as the site's default model."""
+        directory = Path(settings.MODELS_DIR) / STARTER_DIR
+        shipped, _ = directory_sha256(starter.MODEL_DIR)
+        if not directory.exists() or directory_sha256(directory)[0] != shipped:
+            self.stdout.write("Installing the built-in starter model...")
+            shutil.rmtree(directory, ignore_errors=True)
+            shutil.copytree(starter.MODEL_DIR, directory)
         version = model_register_diffusers(
-            name="Visionary Tiny",
+            name=starter.MODEL_NAME,
             version_name="v1",
             directory=directory,
-            base_model=ModelVersion.BaseModel.TINY,
-            description=(
-                "A very small Stable Diffusion-shaped pipeline built locally from configs. "
-                "Its weights are random: it proves the machinery, it does not draw the prompt."
-            ),
+            base_model=ModelVersion.BaseModel.SHAPES,
+            description=starter.MODEL_CARD.read_text(encoding="utf-8"),
             is_builtin=True,
             is_default=True,
-            default_size=128,
-            max_size=256,
+            default_size=starter.SIDE,
+            max_size=2 * starter.SIDE,
+            default_cfg_scale=starter.RECOMMENDED_CFG_SCALE,
         )
         self.stdout.write(self.style.SUCCESS(f"Built-in model ready: {version}"))
         return version
 
     def _builtin_lora(self) -> None:
-        """A LoRA for the built-in model, so `<lora:...>` and the picker work out of the box."""
-        if AIModel.objects.filter(name=TINY_LORA_NAME).exists():
+        """The starter model's outline-style LoRA, so `<lora:...>` and the picker work at once."""
+        sha256, _ = file_sha256(starter.LORA_FILE)
+        if ModelFile.objects.filter(sha256=sha256).exists():
             return
-        with tempfile.TemporaryDirectory() as scratch:
-            path = tiny_lora_save(
-                Path(settings.MODELS_DIR) / TINY_DIR, Path(scratch) / "tiny-ink.safetensors"
-            )
-            version = model_import_safetensors(
-                path=path,
-                model_type=AIModel.Type.LORA,
-                base_model=ModelVersion.BaseModel.TINY,
-                owner=None,
-                name=TINY_LORA_NAME,
-                description=(
-                    "A LoRA for Visionary Tiny with seeded random low-rank weights: it visibly "
-                    "changes a picture, weight 0 gives the base picture. Use <lora:Tiny Ink:0.8>."
-                ),
-                is_builtin=True,
-            )
+        # Shipped weights changed: the built-in LoRA's old version goes, the new one comes.
+        old = AIModel.objects.filter(name=starter.LORA_NAME, is_builtin=True)
+        for stored in ModelFile.objects.filter(version__model__in=old):
+            (Path(settings.MODELS_DIR) / stored.path).unlink(missing_ok=True)
+        old.delete()
+        version = model_import_safetensors(
+            path=starter.LORA_FILE,
+            model_type=AIModel.Type.LORA,
+            base_model=ModelVersion.BaseModel.SHAPES,
+            owner=None,
+            name=starter.LORA_NAME,
+            description=(
+                "Draws the shapes of Visionary Shapes as thick outlines, the background showing "
+                "through, whatever the prompt. Trained on the same captions as the model. "
+                f"Weight 1 gives the full style, 0 the model's own picture: "
+                f"<lora:{starter.LORA_NAME}:1>."
+            ),
+            is_builtin=True,
+        )
         self.stdout.write(self.style.SUCCESS(f"Built-in LoRA ready: {version}"))
 
     def _demo_user(self) -> User:
