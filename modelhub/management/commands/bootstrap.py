@@ -30,7 +30,7 @@ DEMO_PROMPTS = [
     "a large red circle on a blue background",
     "a small yellow star on a purple background, top left",
     "a large green triangle on a white background",
-    "<lora:Shapes Outline:1> a pink square on a black background, bottom right",
+    "<lora:Shapes Outline:1> a large yellow square on a black background",
 ]
 STARTER_DIR = "builtin/visionary-shapes-v1"
 
