@@ -35,7 +35,7 @@ run: install
 	$(PY) manage.py serve --host 127.0.0.1 --port 8000
 
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=visionary.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
