@@ -43,7 +43,8 @@ class Reading:
         return "outline" if self.hollow >= HOLLOW_OUTLINE else "filled"
 
 
-def _nearest(rgb: np.ndarray) -> str:
+def colour_name(rgb: np.ndarray) -> str:
+    """The named colour nearest an RGB value."""
     return _NAMES[int(np.argmin(((_PALETTE - rgb) ** 2).sum(axis=1)))]
 
 
@@ -69,7 +70,7 @@ def picture_read(image: Image.Image) -> Reading:
     border[:2, :] = border[-2:, :] = border[:, :2] = border[:, -2:] = True
     left_bg = np.median(pixels[:, :half][border[:, :half]], axis=0)
     right_bg = np.median(pixels[:, half:][border[:, half:]], axis=0)
-    left_name, right_name = _nearest(left_bg), _nearest(right_bg)
+    left_name, right_name = colour_name(left_bg), colour_name(right_bg)
 
     background = np.empty_like(pixels)
     background[:, :half] = left_bg
@@ -79,7 +80,7 @@ def picture_read(image: Image.Image) -> Reading:
     if mask.sum() == 0:
         return Reading("", "", "", "", left_name, "" if left_name == right_name else right_name, 0)
     core = distance > np.percentile(distance[mask], 50)
-    colour = _nearest(np.median(pixels[core & mask], axis=0))
+    colour = colour_name(np.median(pixels[core & mask], axis=0))
 
     keys, templates = _templates(side)
     intersection = (templates & mask).sum(axis=(1, 2))

@@ -210,11 +210,19 @@ def train_vae(out: Path, *, seed: int, steps: int) -> AutoencoderKL:
                 loss.item(),
                 time.monotonic() - started,
             )
-    return _vae_finish(out, vae, pool)
+    return _vae_finish(out, vae, pool, seed=seed)
 
 
 def _edges(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return images[..., :, 1:] - images[..., :, :-1], images[..., 1:, :] - images[..., :-1, :]
+
+
+def reconstruction_loss(decoded: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """L1 plus squared error, the shape's pixels weighted up: the squared term punishes the large
+    colour errors that move a shape to the wrong named colour."""
+    error = decoded - images
+    weights = foreground_weights(images)
+    return (error.abs() * weights).mean() + (error**2 * weights).mean()
 
 
 def edge_loss(decoded: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
@@ -228,8 +236,8 @@ def edge_loss(decoded: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
 
 def train_vae_refine(out: Path, *, seed: int, steps: int, lr: float = 5e-4) -> AutoencoderKL:
     """More VAE steps at the native size on fresh pictures, a squared error added to the weighted
-    L1 (it punishes the large colour errors that move a shape to the wrong named colour), a
-    fresh optimiser at a constant rate. Logs the checker's reading every 200 steps."""
+    L1 (reconstruction_loss), a fresh optimiser at a constant rate. Logs the checker's reading
+    every 200 steps."""
     vae = AutoencoderKL.from_pretrained(str(out / "vae"))
     pool = pictures(train_specs(seed + 5, 4000), outline_share=0.25)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=lr)
@@ -240,9 +248,7 @@ def train_vae_refine(out: Path, *, seed: int, steps: int, lr: float = 5e-4) -> A
         posterior = vae.encode(images).latent_dist
         latent = posterior.mean
         latent = latent + VAE_LATENT_NOISE * torch.randn(latent.shape, generator=generator)
-        error = vae.decode(latent).sample - images
-        weights = foreground_weights(images)
-        loss = (error.abs() * weights).mean() + (error**2 * weights).mean()
+        loss = reconstruction_loss(vae.decode(latent).sample, images)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -257,7 +263,7 @@ def train_vae_refine(out: Path, *, seed: int, steps: int, lr: float = 5e-4) -> A
             vae.eval()
             vae_check(vae, 48)
             vae.train()
-    return _vae_finish(out, vae, pool)
+    return _vae_finish(out, vae, pool, seed=seed)
 
 
 def train_decoder(out: Path, *, seed: int, steps: int, batch: int = 16) -> AutoencoderKL:
@@ -283,10 +289,7 @@ def train_decoder(out: Path, *, seed: int, steps: int, batch: int = 16) -> Autoe
         latent = means[index]
         latent = latent + VAE_LATENT_NOISE * torch.randn(latent.shape, generator=generator)
         decoded = vae.decode(latent).sample
-        error = decoded - images
-        weights = foreground_weights(images)
-        loss = (error.abs() * weights).mean() + (error**2 * weights).mean()
-        loss = loss + EDGE_WEIGHT * edge_loss(decoded, images)
+        loss = reconstruction_loss(decoded, images) + EDGE_WEIGHT * edge_loss(decoded, images)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -307,8 +310,10 @@ def train_decoder(out: Path, *, seed: int, steps: int, batch: int = 16) -> Autoe
     return vae
 
 
-def _vae_finish(out: Path, vae: AutoencoderKL, pool: torch.Tensor) -> AutoencoderKL:
-    """Measure the latents' scaling factor (as SD's was), check and save."""
+def _vae_finish(out: Path, vae: AutoencoderKL, pool: torch.Tensor, *, seed: int) -> AutoencoderKL:
+    """Measure the latents' scaling factor (as SD's was), check, log the live previews' latent ->
+    RGB projection (for generation/engine/previews.py; the decoder stage leaves the encoder and
+    so the projection as they are) and save."""
     vae.eval()
     with torch.no_grad():
         sample = torch.cat(
@@ -320,6 +325,8 @@ def _vae_finish(out: Path, vae: AutoencoderKL, pool: torch.Tensor) -> Autoencode
     vae_check(vae)
     vae.register_to_config(scaling_factor=float(1.0 / sample.std()))
     logger.info("vae scaling factor %.5f", vae.config.scaling_factor)
+    factors, bias = latent_rgb_fit(vae, pictures(train_specs(seed + 9, 512), outline_share=0.25))
+    logger.info("latent -> RGB projection: factors %s, bias %s", factors, bias)
     vae.save_pretrained(str(out / "vae"), safe_serialization=True)
     return vae
 
@@ -460,7 +467,8 @@ def pipeline_assemble(
 
 
 def quick_score(pipe: StableDiffusionPipeline, step: int, count: int = 32) -> None:
-    """A glance at the held-out table while training (the site's default sampler and CFG)."""
+    """A glance at the held-out table while training (the site's default sampler, the model's
+    recommended CFG scale)."""
     from generation.starter.evaluate import FIELDS, score
     from generation.starter.shapes import eval_specs
 

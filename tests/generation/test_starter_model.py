@@ -15,12 +15,13 @@ from diffusers import EulerAncestralDiscreteScheduler
 from generation import starter
 from generation.engine import runner
 from generation.engine.loading import pipeline_load
-from generation.engine.previews import latents_to_preview
+from generation.engine.previews import SHAPES_LATENT_BIAS, SHAPES_LATENT_RGB, latents_to_preview
 from generation.engine.runner import RenderRequest, Row, render
-from generation.starter.checker import _nearest
+from generation.starter.checker import colour_name
 from generation.starter.evaluate import Scores, lora_weights, score
-from generation.starter.shapes import eval_specs
+from generation.starter.shapes import eval_specs, train_specs
 from generation.starter.shapes import render as render_shape
+from generation.starter.train import latent_rgb_fit, pictures
 
 # A handful of the held-out prompts at few steps: seconds, not minutes.
 SPECS = eval_specs(12)
@@ -136,4 +137,10 @@ def test_live_previews_show_the_starter_models_colours(pipe):
     with torch.no_grad():
         latents = pipe.vae.encode(image).latent_dist.mean * pipe.vae.config.scaling_factor
     corner = latents_to_preview(latents, base_model="shapes").getpixel((2, 2))
-    assert _nearest(np.array(corner, dtype=np.float32)) == spec.background
+    assert colour_name(np.array(corner, dtype=np.float32)) == spec.background
+
+
+def test_the_preview_projection_is_the_one_the_trainer_fits_for_the_shipped_vae(pipe):
+    factors, bias = latent_rgb_fit(pipe.vae, pictures(train_specs(9, 512), outline_share=0.25))
+    assert torch.allclose(torch.tensor(factors), SHAPES_LATENT_RGB, atol=1e-3)
+    assert torch.allclose(torch.tensor(bias), SHAPES_LATENT_BIAS, atol=1e-3)
