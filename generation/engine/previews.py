@@ -28,16 +28,21 @@ SDXL_LATENT_RGB = torch.tensor(
 )
 SDXL_LATENT_BIAS = torch.tensor([0.1084, -0.0175, -0.0011])
 # The built-in starter model's own VAE: fitted by its trainer (generation.starter.train's
-# latent_rgb_fit, scaled latents -> mean colour of each latent cell).
+# latent_rgb_fit, scaled latents -> mean colour of each latent cell); its VAE has 8 latent
+# channels, SD's 4.
 SHAPES_LATENT_RGB = torch.tensor(
     [
-        [-1.0212, -1.118, -1.8445],
-        [-0.3557, 0.6225, 2.4572],
-        [-0.4954, -0.2231, 0.492],
-        [0.5031, -0.2576, -1.4623],
+        [-2.2632, 0.2257, -0.4079],
+        [-3.0715, 1.6762, -0.7754],
+        [3.6736, -1.4499, 0.7129],
+        [4.7105, -4.0196, 1.7732],
+        [-3.8037, 2.1349, -0.9006],
+        [2.4507, 0.4608, 0.6538],
+        [-0.2809, 0.2564, -0.0045],
+        [1.7803, -1.1104, 0.1676],
     ]
 )
-SHAPES_LATENT_BIAS = torch.tensor([0.0342, -0.0118, 0.0382])
+SHAPES_LATENT_BIAS = torch.tensor([0.0154, -0.0897, -0.0686])
 # Base model (ModelVersion.BaseModel's values) -> projection and bias; any other: SD 1.x's.
 PROJECTIONS: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {
     "sdxl": (SDXL_LATENT_RGB, SDXL_LATENT_BIAS),
@@ -49,8 +54,8 @@ PREVIEW_SIDE = 128
 def latents_to_preview(
     latents: torch.Tensor, *, side: int = PREVIEW_SIDE, base_model: str = "sd15"
 ) -> Image.Image:
-    """The first image of a (batch, 4, h, w) latent tensor as a small RGB picture, through the
-    projection fitted for ``base_model``'s VAE."""
+    """The first image of a (batch, channels, h, w) latent tensor as a small RGB picture,
+    through the projection fitted for ``base_model``'s VAE."""
     latent = latents[0].detach().float().cpu()
     factors, bias = PROJECTIONS.get(base_model, (SD_LATENT_RGB, None))
     rgb = torch.einsum("chw,cr->rhw", latent, factors)

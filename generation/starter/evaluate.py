@@ -70,14 +70,18 @@ def score(
     loras: tuple[LoraWeights, ...] = (),
     seed: int = 1,
     batch: int = 8,
+    sized: bool = True,
 ) -> Scores:
-    """Generate one picture per spec (seed + its index) and read each back."""
+    """Generate one picture per spec (seed + its index) and read each back. ``sized=False``
+    leaves the size out of the prompts ("a red circle on a blue background"): its size column
+    then means nothing."""
     scores = Scores()
     for start in range(0, len(specs), batch):
         chunk = specs[start : start + batch]
         request = RenderRequest(
             rows=tuple(
-                Row(spec.caption(), "", seed + start + offset) for offset, spec in enumerate(chunk)
+                Row(spec.caption(size=sized), "", seed + start + offset)
+                for offset, spec in enumerate(chunk)
             ),
             steps=steps,
             cfg_scale=cfg_scale,
@@ -94,7 +98,7 @@ def score(
                 scores.right[name] += truth[name] == seen[name]
             scores.outlined += reading.style == "outline"
             if any(truth[name] != seen[name] for name in GOALS):
-                scores.misses.append((spec.caption(), f"{reading}"))
+                scores.misses.append((spec.caption(size=sized), f"{reading}"))
     return scores
 
 
@@ -134,7 +138,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     specs = eval_specs(args.count)
     common = {"steps": args.steps, "cfg_scale": args.cfg, "sampler": args.sampler}
     base = score(pipe, specs, **common)
-    runs = {"no LoRA": base}
+    runs = {
+        "no LoRA": base,
+        "no LoRA, no size in the prompt": score(pipe, specs, sized=False, **common),
+    }
     if args.lora is not None:
         runs["LoRA weight 1"] = score(pipe, specs, loras=(lora_weights(args.lora, 1.0),), **common)
         runs["LoRA weight 0"] = score(pipe, specs, loras=(lora_weights(args.lora, 0.0),), **common)
@@ -146,9 +153,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"| run | {' | '.join(FIELDS)} | outline style |")
     print(f"|---|{'---|' * (len(FIELDS) + 1)}")
     for name, scores in runs.items():
-        cells = " | ".join(f"{scores.share(f):.1%}" for f in FIELDS)
+        cells = " | ".join(
+            "–" if f == "size" and "no size" in name else f"{scores.share(f):.1%}" for f in FIELDS
+        )
         print(f"| {name} | {cells} | {scores.outline_share:.1%} |")
     verdicts = [f"{name} {base.share(name):.1%} (goal {goal:.0%})" for name, goal in GOALS.items()]
+    if args.lora is not None:
+        verdicts += [
+            f"LoRA style at weight 1 {runs['LoRA weight 1'].outline_share:.1%} (goal 80%)",
+            f"at weight 0 {runs['LoRA weight 0'].outline_share:.1%} (goal at most 10%)",
+        ]
     print("goals: " + ", ".join(verdicts))
     print(f"seconds per picture at {args.steps} steps: {seconds_per_picture(pipe):.3f}")
     if args.misses:

@@ -53,14 +53,16 @@ class ShapeSpec:
     # Two-tone backgrounds: the right half in this colour ("" for a plain background).
     background_2: str = ""
 
-    def caption(self) -> str:
+    def caption(self, *, size: bool = True) -> str:
+        """The prompt for this spec; ``size=False`` leaves the size out (any size fits it)."""
         where = "" if self.position == "center" else f", {self.position}"
         ground = (
             f"{self.background} and {self.background_2} background"
             if self.background_2
             else f"{self.background} background"
         )
-        return f"a {self.size} {self.colour} {self.shape} on a {ground}{where}"
+        sized = f"{self.size} " if size else ""
+        return f"a {sized}{self.colour} {self.shape} on a {ground}{where}"
 
 
 def _star(cx: float, cy: float, radius: float) -> list[tuple[float, float]]:

@@ -39,17 +39,26 @@ def base_scores(pipe) -> Scores:
 
 
 def acceptable(scores: Scores) -> bool:
-    """The floor a working pipeline clears on SPECS: colours, backgrounds and positions (the
-    model's shapes are too soft to tell a working pipeline from a broken one on a dozen)."""
+    """The floor a working pipeline clears on SPECS: colours, backgrounds and positions, at most
+    one miss each (the model scores 12/12 on each; the shapes are too soft to tell a working
+    pipeline from a broken one on a dozen). A wrong noise schedule still gets the colours and
+    places right but loses backgrounds (9/12)."""
     return (
-        scores.share("colour") >= 0.75
-        and scores.share("background") >= 0.7
-        and scores.share("position") >= 0.7
+        scores.share("colour") >= 0.9
+        and scores.share("background") >= 0.9
+        and scores.share("position") >= 0.9
     )
 
 
 def test_the_starter_model_draws_the_prompts(base_scores):
     assert acceptable(base_scores), (base_scores.right, base_scores.misses)
+
+
+def test_prompts_without_a_size_are_drawn_too(pipe):
+    # "a red circle on a blue background": training left the size out of a quarter of the
+    # captions, so the issue's own first prompt is in the model's world.
+    scores = score(pipe, SPECS, steps=STEPS, sized=False)
+    assert acceptable(scores), (scores.right, scores.misses)
 
 
 def test_a_pipeline_that_ignores_the_prompt_fails_the_check(pipe, monkeypatch):

@@ -27,7 +27,7 @@ from modelhub.services import (
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "visionary-demo"  # noqa: S105 - documented demo credentials, embedded mode only
 DEMO_PROMPTS = [
-    "a large red circle on a blue background",
+    "a red circle on a blue background",
     "a small yellow star on a purple background, top left",
     "a large green triangle on a white background",
     "<lora:Shapes Outline:1> a large yellow square on a black background",
