@@ -3,6 +3,7 @@ client that connects late or reconnects gets the current state at once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,9 @@ from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 LATEST_TTL_SECONDS = 3600
+# A channel layer that stops answering (a Redis command that never completes) must not stall the
+# worker's job: a push gives up after this long and the job goes on.
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
 def job_group(job_id: int) -> str:
@@ -58,7 +62,8 @@ def job_publish(
 
 def jobs_publish(publications: list[Publication]) -> None:
     """Store and broadcast several messages with one cache write and one hop to the event loop:
-    a batched call reports every job's step at once, and each sync-to-async hop costs a thread."""
+    a batched call reports every job's step at once, and each sync-to-async hop costs a thread.
+    The broadcast is bounded by PUBLISH_TIMEOUT_SECONDS; the cache keeps the latest state."""
     if not publications:
         return
     cache.set_many(
@@ -70,6 +75,10 @@ def jobs_publish(publications: list[Publication]) -> None:
         return
 
     async def send_all() -> None:
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await send_each()
+
+    async def send_each() -> None:
         for p in publications:
             await layer.group_send(
                 job_group(p.job_id), {"type": "job.message", "message": p.message}
@@ -81,6 +90,12 @@ def jobs_publish(publications: list[Publication]) -> None:
 
     try:
         async_to_sync(send_all)()
+    except TimeoutError:
+        logger.warning(
+            "channel layer did not take job messages within %.0f s",
+            PUBLISH_TIMEOUT_SECONDS,
+            extra={"job_ids": [p.job_id for p in publications]},
+        )
     except Exception:
         logger.exception(
             "could not push job messages", extra={"job_ids": [p.job_id for p in publications]}

@@ -29,6 +29,7 @@ GOALS = {"colour": 0.85, "shape": 0.70, "position": 0.70}
 
 @dataclass
 class Scores:
+    sized: bool = True  # False: the prompts left the size out, so the size column means nothing
     pictures: int = 0
     right: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
     outlined: int = 0
@@ -75,7 +76,7 @@ def score(
     """Generate one picture per spec (seed + its index) and read each back. ``sized=False``
     leaves the size out of the prompts ("a red circle on a blue background"): its size column
     then means nothing."""
-    scores = Scores()
+    scores = Scores(sized=sized)
     for start in range(0, len(specs), batch):
         chunk = specs[start : start + batch]
         request = RenderRequest(
@@ -102,8 +103,23 @@ def score(
     return scores
 
 
+def table(runs: dict[str, Scores]) -> list[str]:
+    """The Markdown table README and the model card quote: one row per run, shares of pictures
+    read right per field ("–" for the size of prompts without one), then the outline style."""
+    lines = [
+        f"| run | {' | '.join(FIELDS)} | outline style |",
+        f"|---|{'---|' * (len(FIELDS) + 1)}",
+    ]
+    for name, scores in runs.items():
+        cells = " | ".join(
+            "–" if f == "size" and not scores.sized else f"{scores.share(f):.1%}" for f in FIELDS
+        )
+        lines.append(f"| {name} | {cells} | {scores.outline_share:.1%} |")
+    return lines
+
+
 def seconds_per_picture(pipe: Any, *, steps: int = 20, runs: int = 5) -> float:
-    """Median wall time of one 128 px picture (batch of one, CFG on), after a warm-up call."""
+    """Median wall time of one native-size picture (batch of one, CFG on), after a warm-up call."""
     request = RenderRequest(
         rows=(Row("a red circle on a blue background", "", 1),),
         steps=steps,
@@ -150,13 +166,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{len(specs)} held-out prompts, {args.steps} steps, CFG {args.cfg}, "
         f"{args.sampler}, {SIDE} px"
     )
-    print(f"| run | {' | '.join(FIELDS)} | outline style |")
-    print(f"|---|{'---|' * (len(FIELDS) + 1)}")
-    for name, scores in runs.items():
-        cells = " | ".join(
-            "–" if f == "size" and "no size" in name else f"{scores.share(f):.1%}" for f in FIELDS
-        )
-        print(f"| {name} | {cells} | {scores.outline_share:.1%} |")
+    print("\n".join(table(runs)))
     verdicts = [f"{name} {base.share(name):.1%} (goal {goal:.0%})" for name, goal in GOALS.items()]
     if args.lora is not None:
         verdicts += [

@@ -22,6 +22,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.env
 ):
     # Commands run with test settings (makemigrations --check) get a database file that exists.
     DATABASES["default"]["NAME"] = str(DATA_DIR / "visionary.sqlite3")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # MariaDB waits a day for a metadata lock by default: a test that leaves a transaction open
+    # would hang the next flush. Two minutes, then the waiting statement fails with an error.
+    _options = DATABASES["default"]["OPTIONS"]
+    _options["init_command"] = f"{_options['init_command']}, SESSION lock_wait_timeout = 120"
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
