@@ -80,6 +80,11 @@ class AIModelSerializer(serializers.ModelSerializer[AIModel]):
             "versions",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "description": {
+                "help_text": "Markdown as its owner wrote it (the site renders it sanitised)."
+            }
+        }
 
 
 VERSION_EXAMPLE = OpenApiExample(

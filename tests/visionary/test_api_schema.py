@@ -40,6 +40,13 @@ def test_schema_has_examples_for_job_creation(client: Client):
 
 
 @pytest.mark.django_db
+def test_schema_says_model_descriptions_are_markdown(client: Client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    description = schema["components"]["schemas"]["AIModel"]["properties"]["description"]
+    assert description["description"].startswith("Markdown")
+
+
+@pytest.mark.django_db
 def test_schema_includes_sdapi_views_once_they_exist(client: Client):
     from django.urls import get_resolver
 
