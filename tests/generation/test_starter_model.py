@@ -1,6 +1,7 @@
 """The shipped starter model draws what the prompt says, through the workers' own engine; and the
 check is sharp enough to fail when the pipeline breaks (prompt or guidance ignored, a scheduler
-with the wrong noise schedule, a LoRA not applied or leaking into the next call)."""
+with the wrong noise schedule, latents decoded at the wrong scale, a LoRA not applied or leaking
+into the next call)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ def base_scores(pipe) -> Scores:
 
 def acceptable(scores: Scores) -> bool:
     """The floor a working pipeline clears on SPECS: colours, backgrounds and positions, at most
-    one miss each (the model scores 12/12 on each; the shapes are too soft to tell a working
-    pipeline from a broken one on a dozen). A wrong noise schedule still gets the colours and
-    places right but loses backgrounds (9/12)."""
+    one miss each (the model scores 12/12 on each; shapes, 8/12 at these 10 steps, are too few
+    to tell a working pipeline from a broken one on a dozen). A wrong noise schedule still gets
+    the colours and places right but loses backgrounds (9/12)."""
     return (
         scores.share("colour") >= 0.9
         and scores.share("background") >= 0.9
@@ -85,6 +86,18 @@ def test_a_scheduler_with_another_noise_schedule_fails_the_check(pipe, monkeypat
 
     monkeypatch.setattr(runner, "scheduler_for", wrong_schedule)
     assert not acceptable(score(pipe, SPECS, steps=STEPS))
+
+
+def test_latents_decoded_at_another_scale_fail_the_check(pipe):
+    # The UNet's latents are scaled by the factor measured on the training pictures (0.421); a
+    # pipeline that decoded them with SD 1.x's factor would decode them 2.3 times too large
+    # (colours 8/12, backgrounds 5/12).
+    measured = pipe.vae.config.scaling_factor
+    pipe.vae.register_to_config(scaling_factor=0.18215)
+    try:
+        assert not acceptable(score(pipe, SPECS, steps=STEPS))
+    finally:
+        pipe.vae.register_to_config(scaling_factor=measured)
 
 
 def _outline_lora(weight: float) -> tuple[Any, ...]:

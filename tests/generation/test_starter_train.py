@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from diffusers import DDPMScheduler
 
@@ -13,9 +14,11 @@ from generation.starter.shapes import eval_specs
 from generation.starter.train import (
     FOREGROUND_WEIGHT,
     NOISE_SCHEDULE,
+    _passes,
     conditioning_gap,
     edge_loss,
     foreground_weights,
+    main,
     pictures,
     unet_build,
     vae_build,
@@ -61,3 +64,15 @@ def test_the_models_keep_several_channels_per_norm_group():
     for model in (unet, vae):
         norms = [m for m in model.modules() if isinstance(m, torch.nn.GroupNorm)]
         assert norms and all(m.num_channels // m.num_groups >= 4 for m in norms)
+
+
+def test_decoder_passes_are_a_list_of_step_counts(tmp_path, capsys):
+    assert _passes("3000,9000") == [3000, 9000]
+    for bad in ("3000,x", "0", ""):
+        with pytest.raises(SystemExit) as stopped:
+            main([str(tmp_path), "--stages", "decoder-more", "--decoder-more-steps", bad])
+        assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "not a list of step counts: '3000,x'" in error
+    assert "step counts must be positive: '0'" in error
+    assert not any(tmp_path.iterdir())  # refused before anything was written
