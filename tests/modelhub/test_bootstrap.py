@@ -48,3 +48,23 @@ def test_bootstrap_reinstalls_starter_weights_that_differ_from_the_shipped_ones(
     shipped = starter.MODEL_DIR / "unet" / "diffusion_pytorch_model.safetensors"
     assert weights.read_bytes() == shipped.read_bytes()
     assert ModelFile.objects.count() == 2
+
+
+def test_bootstrap_publishes_demo_pictures_that_show_their_prompts():
+    from PIL import Image as PILImage
+
+    from gallery.models import Image
+    from generation.starter.checker import picture_read
+
+    call_command("bootstrap", stdout=StringIO())
+    call_command("bootstrap", stdout=StringIO())  # idempotent: no second set
+    pictures = {image.job.prompt: image for image in Image.objects.select_related("job")}
+    assert len(pictures) == 4 and all(image.is_published for image in pictures.values())
+    with pictures["a red circle on a blue background"].file.open("rb") as handle:
+        reading = picture_read(PILImage.open(handle))
+    assert (reading.colour, reading.background, reading.shape, reading.style) == (
+        "red",
+        "blue",
+        "circle",
+        "filled",
+    )
