@@ -76,17 +76,15 @@ def jobs_publish(publications: list[Publication]) -> None:
 
     async def send_all() -> None:
         async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-            await send_each()
-
-    async def send_each() -> None:
-        for p in publications:
-            await layer.group_send(
-                job_group(p.job_id), {"type": "job.message", "message": p.message}
-            )
-            if p.live is not None:
+            for p in publications:
                 await layer.group_send(
-                    LIVE_GROUP, {"type": "job.message", "message": {**p.live, "job": p.job_id}}
+                    job_group(p.job_id), {"type": "job.message", "message": p.message}
                 )
+                if p.live is not None:
+                    await layer.group_send(
+                        LIVE_GROUP,
+                        {"type": "job.message", "message": {**p.live, "job": p.job_id}},
+                    )
 
     try:
         async_to_sync(send_all)()

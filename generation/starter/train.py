@@ -633,12 +633,12 @@ def train_lora(
 
 
 def _passes(text: str) -> list[int]:
-    """ "3000,9000" -> [3000, 9000]: the step counts of a stage run as several passes."""
+    """The step counts of a stage run as several passes: "3000,9000" -> [3000, 9000]."""
     try:
         passes = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of step counts: {text!r}") from None
-    if not passes or min(passes) < 1:
+    if min(passes) < 1:
         raise argparse.ArgumentTypeError(f"step counts must be positive: {text!r}")
     return passes
 
