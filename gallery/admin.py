@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from gallery.models import Image
+from gallery.models import Image, ImageLora
 
 
 class WithheldFilter(admin.SimpleListFilter):
@@ -25,8 +25,16 @@ class WithheldFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ImageLoraInline(admin.TabularInline):
+    model = ImageLora
+    extra = 0
+    raw_id_fields = ("version",)
+    verbose_name_plural = _("LoRAs used")
+
+
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
+    inlines = (ImageLoraInline,)
     list_display = ("pk", "owner", "model_version", "level", "withheld_at", "is_published")
     list_filter = (WithheldFilter, "level", "is_published")
     search_fields = ("prompt", "owner__username")

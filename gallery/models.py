@@ -51,6 +51,14 @@ class Image(models.Model):
         related_name="images",
         verbose_name=_("model version"),
     )
+    # The LoRAs the picture was made with (from its job), so a LoRA's hub page shows them.
+    loras = models.ManyToManyField(
+        "modelhub.ModelVersion",
+        through="ImageLora",
+        related_name="images_with_lora",
+        blank=True,
+        verbose_name=_("LoRAs"),
+    )
     file = models.ImageField(_("file"), upload_to=image_upload_to)
     width = models.PositiveIntegerField(_("width"))
     height = models.PositiveIntegerField(_("height"))
@@ -110,3 +118,29 @@ class Image(models.Model):
         if self.withheld_at is None or self.level is None:
             return ""
         return withheld_message(Level(self.level), labels_describe(self.level_labels.split()))
+
+
+class ImageLora(models.Model):
+    """A LoRA a picture was made with, at the weight its prompt gave it."""
+
+    image = models.ForeignKey(
+        Image, on_delete=models.CASCADE, related_name="lora_uses", verbose_name=_("image")
+    )
+    version = models.ForeignKey(
+        "modelhub.ModelVersion",
+        on_delete=models.CASCADE,
+        related_name="lora_uses",
+        verbose_name=_("LoRA version"),
+    )
+    weight = models.FloatField(_("weight"))
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "version"], name="image_lora_unique"),
+        ]
+        verbose_name = _("LoRA used")
+        verbose_name_plural = _("LoRAs used")
+
+    def __str__(self) -> str:
+        return f"{self.version} at {self.weight:g}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from gallery.models import Image
+from gallery.models import Image, ImageLora
 
 Viewer = AbstractBaseUser | AnonymousUser
 
@@ -22,8 +22,15 @@ def images_published(*, query: str = "") -> QuerySet[Image]:
 
 
 def images_of_model(*, model_id: int) -> QuerySet[Image]:
-    """Published pictures made with any version of a model: its previews on the hub."""
-    return images_published().filter(model_version__model_id=model_id)
+    """Published pictures made with any version of a model, or with it as a LoRA: its previews
+    on the hub."""
+    with_lora = ImageLora.objects.filter(version__model_id=model_id).values("image_id")
+    return images_published().filter(Q(model_version__model_id=model_id) | Q(pk__in=with_lora))
+
+
+def loras_of_image(*, image: Image) -> QuerySet[ImageLora]:
+    """The LoRAs a picture was made with, and their weights: its recipe's resources."""
+    return image.lora_uses.select_related("version__model")
 
 
 def images_visible_to(*, viewer: Viewer) -> QuerySet[Image]:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from gallery import services
-from gallery.selectors import images_published, images_visible_to
+from gallery.selectors import images_published, images_visible_to, loras_of_image
 from modelhub.selectors import models_listed
 from visionary.file_responses import stored_file_response
 
@@ -33,7 +33,9 @@ def image_list(request: HttpRequest) -> HttpResponse:
 
 def image_detail(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_object_or_404(images_visible_to(viewer=request.user), pk=pk)
-    return render(request, "gallery/detail.html", {"image": image})
+    return render(
+        request, "gallery/detail.html", {"image": image, "loras": loras_of_image(image=image)}
+    )
 
 
 def image_file(request: HttpRequest, pk: int) -> HttpResponseBase:

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from gallery.models import Image
+from gallery.models import Image, ImageLora
 from gallery.selectors import withheld_notices
 from generation.models import GenerationJob
+from modelhub.models import ModelVersion
 from moderation.imagefilter import Rating
 
 logger = logging.getLogger(__name__)
@@ -42,12 +43,23 @@ def image_store(
     )
     image.file.save("result.png", ContentFile(png), save=False)
     image.save()
+    _loras_link(image, job)
     if withheld:
         logger.warning(
             "picture withheld",
             extra={"job_id": job.pk, "image_id": image.pk, "level": rating.level.label},
         )
     return image
+
+
+def _loras_link(image: Image, job: GenerationJob) -> None:
+    """Link the picture to the LoRAs its job used (a LoRA deleted since submission is left out:
+    the infotext still names it)."""
+    weights = {lora["version"]: float(lora["weight"]) for lora in job.loras}
+    existing = ModelVersion.objects.filter(pk__in=weights).values_list("pk", flat=True)
+    ImageLora.objects.bulk_create(
+        ImageLora(image=image, version_id=pk, weight=weights[pk]) for pk in existing
+    )
 
 
 def job_done_message(job: GenerationJob) -> dict[str, Any]:

@@ -7,8 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from gallery.models import ImageLora
 from tests.accounts.factories import UserFactory
 from tests.gallery.factories import ImageFactory
+from tests.modelhub.factories import AIModelFactory, ModelVersionFactory
 
 
 @pytest.fixture
@@ -86,6 +88,18 @@ def test_detail_page_shows_the_recipe(client, db):
 
     assert "a lighthouse in fog" in page
     assert "1234" in page
+    assert "LoRAs" not in page  # none used
+
+
+def test_detail_page_links_the_loras_the_picture_was_made_with(client, db):
+    image = ImageFactory(published=True)
+    lora = ModelVersionFactory(model=AIModelFactory(name="Ink Lines", type="lora"))
+    ImageLora.objects.create(image=image, version=lora, weight=0.75)
+
+    page = _page(client, reverse("gallery:detail", args=[image.pk]))
+
+    assert f'<a href="{lora.model.get_absolute_url()}">Ink Lines</a>' in page
+    assert "weight 0.75" in page
 
 
 # --- Publishing -----------------------------------------------------------------------------

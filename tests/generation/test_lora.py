@@ -96,6 +96,9 @@ def test_lora_changes_the_picture_and_never_leaks_into_the_next_job(
     infotext = png_read_infotext(styled_job.images.get().file.open("rb").read())
     assert "<lora:Test Ink:1>" in infotext.splitlines()[0]
     assert f'Lora hashes: "Test Ink: {tiny_lora.files.get().autov2}"' in infotext
+    # The picture is linked to the LoRA, so the LoRA's hub page can show it.
+    uses = [(use.version_id, use.weight) for use in styled_job.images.get().lora_uses.all()]
+    assert uses == [(tiny_lora.pk, 1.0)]
 
 
 def test_lora_weight_zero_gives_the_base_picture(member, tiny_version, tiny_lora):

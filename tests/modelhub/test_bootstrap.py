@@ -68,3 +68,17 @@ def test_bootstrap_publishes_demo_pictures_that_show_their_prompts():
         "circle",
         "filled",
     )
+
+
+def test_bootstrap_gives_the_starter_lora_a_preview_on_its_hub_page(client):
+    from gallery.models import Image
+    from generation.starter import LORA_NAME
+    from modelhub.models import AIModel
+
+    call_command("bootstrap", stdout=StringIO())
+    lora = AIModel.objects.get(name=LORA_NAME, is_builtin=True)
+    outlined = Image.objects.get(lora_uses__version__model=lora)
+    assert outlined.lora_uses.get().weight == 1.0
+    page = client.get(lora.get_absolute_url()).content.decode()
+    assert "Pictures made with this model" in page
+    assert outlined.get_absolute_url() in page
