@@ -6,8 +6,9 @@ Seven stages, each reproducible from ``--seed`` and written under OUT (``--stage
    latent scaling factor is measured, as SD's was.
 2. ``vae-refine``: more VAE steps at the native size, a squared error added.
 3. ``decoder``: the decoder alone, with an edge loss (the latents stay as they are); then
-   ``decoder-more``: the same stage again from its result, in passes of 3,000, 9,000 and 6,000
-   steps, each with its own decaying rate and pass i on pictures drawn with seed + i.
+   ``decoder-more``: the same stage again from its result, in passes of 3,000, 9,000, 6,000 and
+   6,000 steps, each with its own decaying rate and pass i on pictures drawn with seed + i, a
+   quarter of them outlined (half in the last pass).
 4. ``base``: the UNet (cross-attention) and the CLIP text encoder learn to denoise the latents
    of captioned pictures (epsilon prediction, SD 1.x's noise schedule, 10% empty captions for
    classifier-free guidance, a quarter of the others without the size, offset noise so plain
@@ -25,14 +26,14 @@ at a time, which also updates OUT/pipeline, then ``--stages lora``): the decoder
 encoder and so the latents as they are, so the UNet stays valid, the LoRA learns from the same
 latents either way, and the default order gives the same weights. The passes lifted the
 held-out shape score from 49.5 % to 59 %, 75 % and 82.5 % (VAE round trips of filled shapes
-read right: 56 %, 72 %, 92 %, 97 %). The shipped decoder then had a fourth pass on pictures half
-of them outlined (``--stages decoder-more --seed 3 --decoder-more-steps 6000
---decoder-outline-share 0.5``, not in the defaults): outlined round trips read as outlines
-82.5 % -> 89.5 %, the LoRA's style 73 % -> 80.5 %. On this
-project's 2-core CPU (2 threads) the run takes about 2 hours: VAE stages 17 min, decoder-more
-40, base 33, base-more 16, LoRA 10 (each base stage first encodes its pictures, a minute). The
-pipeline is saved every 500 base steps and the checker's reading of 32 held-out prompts is
-logged every 1,000, so a long run can be inspected while it trains."""
+read right: 56 %, 72 %, 92 %, 97 %); a fourth pass on the same mix gave nothing more, one on
+pictures half of them outlined (run after the LoRA: ``--stages decoder-more --seed 3
+--decoder-more-steps 6000 --decoder-outline-shares 0.5``) lifted outlined round trips read as
+outlines from 82.5 % to 89.5 % and the LoRA's style at weight 1 from 73 % to 80.5 %. On this
+project's 2-core CPU (2 threads) the run takes about 2 hours 15 min: VAE stages 17 min,
+decoder-more 55, base 33, base-more 16, LoRA 10 (each base stage first encodes its pictures, a
+minute). The pipeline is saved every 500 base steps and the checker's reading of 32 held-out
+prompts is logged every 1,000, so a long run can be inspected while it trains."""
 
 from __future__ import annotations
 
@@ -648,6 +649,17 @@ def _passes(text: str) -> list[int]:
     return passes
 
 
+def _shares(text: str) -> list[float]:
+    """A share per pass, each from 0 to 1: "0.25,0.5" -> [0.25, 0.5]."""
+    try:
+        shares = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of shares: {text!r}") from None
+    if not all(0 <= share <= 1 for share in shares):
+        raise argparse.ArgumentTypeError(f"shares must be from 0 to 1: {text!r}")
+    return shares
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -665,15 +677,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--decoder-more-steps",
         type=_passes,
-        default="3000,9000,6000",
+        default="3000,9000,6000,6000",
         help="comma-separated passes, each from the last one's result with its own decaying "
         "rate; pass i draws its pictures with seed + i",
     )
     parser.add_argument(
-        "--decoder-outline-share",
-        type=float,
-        default=0.25,
-        help="share of the decoder stages' pictures drawn in the outline style",
+        "--decoder-outline-shares",
+        type=_shares,
+        default="0.25,0.25,0.25,0.5",
+        help="comma-separated, one per decoder-more pass: the share of its pictures drawn in "
+        "the outline style",
     )
     parser.add_argument("--base-steps", type=int, default=5000)
     parser.add_argument("--base-examples", type=int, default=30000)
@@ -682,6 +695,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lora-examples", type=int, default=6000)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's choice)")
     args = parser.parse_args(argv)
+    if len(args.decoder_outline_shares) != len(args.decoder_more_steps):
+        parser.error(
+            f"--decoder-outline-shares gives {len(args.decoder_outline_shares)} shares for "
+            f"{len(args.decoder_more_steps)} decoder-more passes"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -695,17 +713,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "vae-refine" in stages:
         vae = train_vae_refine(out, seed=args.seed, steps=args.vae_refine_steps)
     if "decoder" in stages:
-        vae = train_decoder(
-            out,
-            seed=args.seed,
-            steps=args.decoder_steps,
-            outline_share=args.decoder_outline_share,
-        )
+        vae = train_decoder(out, seed=args.seed, steps=args.decoder_steps)
     if "decoder-more" in stages:
-        for index, steps in enumerate(args.decoder_more_steps):
-            vae = train_decoder(
-                out, seed=args.seed + index, steps=steps, outline_share=args.decoder_outline_share
-            )
+        passes = zip(args.decoder_more_steps, args.decoder_outline_shares, strict=True)
+        for index, (steps, share) in enumerate(passes):
+            vae = train_decoder(out, seed=args.seed + index, steps=steps, outline_share=share)
         if (out / "pipeline").is_dir():  # run on a finished model: its pipeline gets the decoder
             vae.save_pretrained(str(out / "pipeline" / "vae"), safe_serialization=True)
     if "base" in stages:

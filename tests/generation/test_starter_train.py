@@ -15,6 +15,7 @@ from generation.starter.train import (
     FOREGROUND_WEIGHT,
     NOISE_SCHEDULE,
     _passes,
+    _shares,
     conditioning_gap,
     edge_loss,
     foreground_weights,
@@ -75,4 +76,17 @@ def test_decoder_passes_are_a_list_of_step_counts(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "not a list of step counts: '3000,x'" in error
     assert "step counts must be positive: '0'" in error
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_decoder_outline_shares_are_one_share_per_pass(tmp_path, capsys):
+    assert _shares("0.25,0.5") == [0.25, 0.5]
+    for shares in ("0.25,x", "1.5", "0.25"):
+        with pytest.raises(SystemExit) as stopped:
+            main([str(tmp_path), "--stages", "decoder-more", "--decoder-outline-shares", shares])
+        assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "not a list of shares: '0.25,x'" in error
+    assert "shares must be from 0 to 1: '1.5'" in error
+    assert "--decoder-outline-shares gives 1 shares for 4 decoder-more passes" in error
     assert not any(tmp_path.iterdir())  # refused before anything was written
