@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
@@ -37,6 +38,16 @@ def _clean_cache() -> Iterator[None]:
     _clear_own_cache_keys()
     yield
     _clear_own_cache_keys()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Every test gets its own channel layer. channels_redis keeps receive locks, buffers and
+    cleaner tasks on the layer, tied to the event loop that used them, and pytest-asyncio gives
+    each test a new loop: a layer shared across tests can leave one waiting on a dead loop."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(scope="session")

@@ -8,33 +8,25 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
 
 from generation.realtime import LIVE_GROUP, job_publish
-from generation.routing import websocket_urlpatterns
 from generation.services import job_execute
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
 
 
-def _socket(path: str, user=None) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
-    communicator.scope["user"] = user or AnonymousUser()
-    return communicator
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_live_socket_starts_with_the_shared_running_jobs():
+async def test_live_socket_starts_with_the_shared_running_jobs(open_socket):
     shared = await database_sync_to_async(GenerationJobFactory)(
         state="running", share_live=True, prompt="a shared painting"
     )
     await database_sync_to_async(GenerationJobFactory)(state="running", prompt="a private one")
-    job_publish(shared.pk, {"type": "progress", "step": 2, "total": 4, "eta_s": 1})
-    communicator = _socket("/ws/live/")
+    await asyncio.to_thread(
+        job_publish, shared.pk, {"type": "progress", "step": 2, "total": 4, "eta_s": 1}
+    )
+    communicator = open_socket("/ws/live/")
     connected, _ = await communicator.connect()
     assert connected
     first = await communicator.receive_json_from(timeout=5)
@@ -42,13 +34,12 @@ async def test_live_socket_starts_with_the_shared_running_jobs():
     assert [(j["job"], j["prompt"], j["step"]) for j in first["jobs"]] == [
         (shared.pk, "a shared painting", 2)
     ]
-    await communicator.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_live_socket_relays_only_shared_jobs():
-    communicator = _socket("/ws/live/")
+async def test_live_socket_relays_only_shared_jobs(open_socket):
+    communicator = open_socket("/ws/live/")
     await communicator.connect()
     await communicator.receive_json_from(timeout=5)
     message = {"type": "progress", "step": 1, "total": 4, "eta_s": 1}
@@ -56,19 +47,16 @@ async def test_live_socket_relays_only_shared_jobs():
     assert await communicator.receive_nothing(timeout=0.3)
     await asyncio.to_thread(job_publish, 8, message, live=message)
     assert await communicator.receive_json_from(timeout=5) == {**message, "job": 8}
-    await communicator.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_anyone_may_watch_a_shared_job_but_not_a_private_one():
+async def test_anyone_may_watch_a_shared_job_but_not_a_private_one(open_socket):
     stranger = await database_sync_to_async(UserFactory)()
     shared = await database_sync_to_async(GenerationJobFactory)(share_live=True)
     private = await database_sync_to_async(GenerationJobFactory)()
-    watching = _socket(f"/ws/jobs/{shared.pk}/", stranger)
-    assert (await watching.connect())[0]
-    await watching.disconnect()
-    assert not (await _socket(f"/ws/jobs/{private.pk}/", stranger).connect())[0]
+    assert (await open_socket(f"/ws/jobs/{shared.pk}/", stranger).connect())[0]
+    assert not (await open_socket(f"/ws/jobs/{private.pk}/", stranger).connect())[0]
 
 
 def _listen_to_live():

@@ -3,6 +3,7 @@ everything is embedded (SQLite, local-memory cache, in-process channel layer and
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, channel layer, Celery ----------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "visionary")
-# redis-py 8 gives every socket a 5 s read timeout by default, which races channels-redis'
-# 5 s blocking pops (BZPOPMIN) and fails idle consumers; allow longer than one pop.
 SILENCED_SYSTEM_CHECKS: list[str] = []
-REDIS_CHANNEL_HOST = {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}
+# The channel layer's Redis connections. redis-py 8 gives every socket a 5 s timeout by default;
+# with any socket timeout it wraps each write in asyncio.wait_for, which on Python 3.11 swallows a
+# cancellation that lands as the write completes (CPython gh-86296). A consumer that disconnects
+# while its first receive is connecting then never stops: its receive loops on 5 s blocking pops
+# forever. So no socket timeout (as redis-py 7 and channels-redis assume): a dead connection is
+# found by TCP keepalive within about 25 s, and opening one still gives up after 5 s.
+REDIS_CHANNEL_HOST = {
+    "address": REDIS_URL,
+    "socket_timeout": None,
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    # Linux names; a platform without one keeps its own default for it.
+    "socket_keepalive_options": {
+        getattr(socket, name): value
+        for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+        if hasattr(socket, name)
+    },
+}
 if REDIS_URL:
     CACHES = {
         "default": {
