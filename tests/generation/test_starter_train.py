@@ -67,13 +67,18 @@ def test_the_models_keep_several_channels_per_norm_group():
         assert norms and all(m.num_channels // m.num_groups >= 4 for m in norms)
 
 
+def _refused(out, capsys, option: str, values: tuple[str, ...]) -> str:
+    """Run the decoder-more stage with each bad value of ``option``; return what argparse said."""
+    for value in values:
+        with pytest.raises(SystemExit) as stopped:
+            main([str(out), "--stages", "decoder-more", option, value])
+        assert stopped.value.code == 2
+    return capsys.readouterr().err
+
+
 def test_decoder_passes_are_a_list_of_step_counts(tmp_path, capsys):
     assert _passes("3000,9000") == [3000, 9000]
-    for bad in ("3000,x", "0", ""):
-        with pytest.raises(SystemExit) as stopped:
-            main([str(tmp_path), "--stages", "decoder-more", "--decoder-more-steps", bad])
-        assert stopped.value.code == 2
-    error = capsys.readouterr().err
+    error = _refused(tmp_path, capsys, "--decoder-more-steps", ("3000,x", "0", ""))
     assert "not a list of step counts: '3000,x'" in error
     assert "step counts must be positive: '0'" in error
     assert not any(tmp_path.iterdir())  # refused before anything was written
@@ -81,11 +86,7 @@ def test_decoder_passes_are_a_list_of_step_counts(tmp_path, capsys):
 
 def test_decoder_outline_shares_are_one_share_per_pass(tmp_path, capsys):
     assert _shares("0.25,0.5") == [0.25, 0.5]
-    for shares in ("0.25,x", "1.5", "0.25"):
-        with pytest.raises(SystemExit) as stopped:
-            main([str(tmp_path), "--stages", "decoder-more", "--decoder-outline-shares", shares])
-        assert stopped.value.code == 2
-    error = capsys.readouterr().err
+    error = _refused(tmp_path, capsys, "--decoder-outline-shares", ("0.25,x", "1.5", "0.25"))
     assert "not a list of shares: '0.25,x'" in error
     assert "shares must be from 0 to 1: '1.5'" in error
     assert "--decoder-outline-shares gives 1 shares for 4 decoder-more passes" in error
