@@ -1,7 +1,7 @@
 """Batching: throughput of 8 concurrent compatible jobs from 8 members, collated into shared
 pipeline calls, against the same jobs run one call each (GENERATION_BATCH_MAX_IMAGES=1).
 Embedded settings, the real queue (claim, companions, progress, storage); the worker's task body
-(job_run_next) is called in a loop until the queue is empty, as a worker does per wake-up.
+(job_run) is called in a loop until the queue is empty, as a worker does per wake-up.
 
     .venv/bin/python benchmarks/batching.py [--jobs 8] [--steps 20] [--size 128] [--rounds 5]
 
@@ -37,8 +37,9 @@ def main() -> None:
 
     from accounts.models import User
     from generation.models import GenerationJob
-    from generation.services import job_run_next, job_submit
-    from generation.worker import model_cache_acquire
+    from generation.services import job_submit
+    from generation.worker.execute import job_run
+    from generation.worker.runtime import model_cache_acquire
     from modelhub.selectors import version_default, version_primary_file
 
     version = version_default()
@@ -69,7 +70,7 @@ def main() -> None:
         calls = 0
         started = time.perf_counter()
         with override_settings(GENERATION_BATCH_MAX_IMAGES=max_images):
-            while job_run_next(worker="bench"):
+            while job_run(worker="bench"):
                 calls += 1
         elapsed = time.perf_counter() - started
         assert not GenerationJob.objects.filter(state=GenerationJob.State.QUEUED).exists()

@@ -26,9 +26,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
-    from generation.engine.builder import tiny_pipeline_save
-    from generation.engine.cache import ModelCache
-    from generation.engine.loading import pipeline_load
+    from generation.worker.engine.cache import ModelCache
+    from generation.worker.engine.loading import pipeline_load
+    from tools.tiny_pipeline import tiny_pipeline_save
 
     root = Path(tempfile.mkdtemp(prefix="visionary-cache-bench-"))
     dirs = [tiny_pipeline_save(root / f"model-{i}", seed=i) for i in range(2)]

@@ -53,10 +53,10 @@ def main() -> None:
     from channels.testing import WebsocketCommunicator
 
     from accounts.models import User
-    from generation.engine.runner import TextToImage, text_to_image
     from generation.routing import websocket_urlpatterns
     from generation.services import job_submit
-    from generation.worker import model_cache_acquire
+    from generation.worker.engine.runner import TextToImage, text_to_image
+    from generation.worker.runtime import model_cache_acquire
     from modelhub.selectors import version_default, version_primary_file
     from visionary.embedded_worker import embedded_worker_start, embedded_worker_stop
 

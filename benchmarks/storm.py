@@ -76,14 +76,14 @@ def main() -> None:
 
     import generation.services.queue as queue_service
     from accounts.models import User
-    from generation.engine.builder import tiny_pipeline_save
-    from generation.engine.cache import ModelCache, pipeline_nbytes
-    from generation.engine.loading import pipeline_load
     from generation.models import GenerationJob
     from generation.services import job_claim_next, job_submit
+    from generation.worker.engine.cache import ModelCache, pipeline_nbytes
+    from generation.worker.engine.loading import pipeline_load
     from modelhub.models import ModelVersion
     from modelhub.selectors import version_primary_file
     from modelhub.services import model_register_diffusers
+    from tools.tiny_pipeline import tiny_pipeline_save
 
     # Each claim pushes every waiting job its queue position (200 messages); nobody watches
     # here, and those pushes are not what this measures.

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from generation.models import GenerationJob
-from generation.worker import model_cache_stats_all
+from generation.worker_stats import model_cache_stats_all
 
 
 @admin.register(GenerationJob)

@@ -7,7 +7,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from modelhub.models import AIModel, ModelFile, ModelVersion
 
 # Base models whose single-file checkpoints load and generate: those with a config dir shipped
-# under generation/engine/configs (the tiny built-in model only exists as a diffusers folder).
+# under generation/worker/engine/configs (the tiny built-in model only exists as a diffusers folder).
 SINGLE_FILE_BASE_MODELS = (
     ModelVersion.BaseModel.SD15,
     ModelVersion.BaseModel.SD21,

@@ -1,9 +1,13 @@
-"""Shared fixtures: members, the built-in tiny model (built once per run), a clean cache."""
+"""Shared fixtures: members, the built-in tiny model (built once per run), a clean cache.
+
+Torch is imported only by the fixtures that build or run a pipeline: a test that needs none
+starts in about a second, as a web process does."""
 
 from __future__ import annotations
 
 import io
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +19,6 @@ from django.test import Client
 from PIL import Image as PILImage
 
 from accounts.models import User
-from generation.engine.builder import tiny_lora_save, tiny_pipeline_save
-from generation.worker import model_cache
 from modelhub.models import ModelVersion
 from modelhub.services import model_import_safetensors, model_register_diffusers
 from moderation.models import FilterTerm
@@ -53,6 +55,8 @@ def _fresh_channel_layer() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny pipeline saved once per test run under settings.MODELS_DIR."""
+    from tools.tiny_pipeline import tiny_pipeline_save  # loads torch: only tests that need it
+
     source = tmp_path_factory.mktemp("tiny") / "pipeline"
     tiny_pipeline_save(source, seed=0, sample_size=TINY_SIZE)
     target = Path(settings.MODELS_DIR) / "test" / "tiny"
@@ -79,6 +83,8 @@ def tiny_version(db: None, tiny_model_dir: Path) -> ModelVersion:
 @pytest.fixture(scope="session")
 def tiny_lora_file(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
     """A LoRA (UNet + text encoder, seeded random deltas) for the tiny pipeline."""
+    from tools.tiny_pipeline import tiny_lora_save
+
     return tiny_lora_save(
         tiny_model_dir, tmp_path_factory.mktemp("lora") / "test-ink.safetensors", seed=1
     )
@@ -99,7 +105,9 @@ def tiny_lora(db: None, tiny_lora_file: Path, tiny_version: ModelVersion) -> Mod
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_model_cache() -> Iterator[None]:
     yield
-    model_cache().clear()
+    runtime = sys.modules.get("generation.worker.runtime")  # loaded by tests that ran a job
+    if runtime is not None:
+        runtime.model_cache().clear()
 
 
 @pytest.fixture

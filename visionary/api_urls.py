@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import ApiTokenViewSet, MeView
-from generation.api import JobViewSet
+from generation.api.views import JobViewSet
 from modelhub.api import AIModelViewSet, LoraViewSet, VersionViewSet
 from visionary.api.views import NotFoundView
 

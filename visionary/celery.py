@@ -12,4 +12,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 app = Celery("visionary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's tasks.py (torch-free), and the GPU worker's task, which only worker processes load:
+# web processes send it by name.
 app.autodiscover_tasks()
+app.autodiscover_tasks(["generation.worker"])

@@ -134,7 +134,7 @@ _SIZE = re.compile(r"^(\d+)x(\d+)$")
 def infotext_parse(infotext: str) -> dict[str, str]:
     """An infotext's fields as A1111's parse_generation_parameters gives them (string values;
     "Size" split into "Size-1" and "Size-2"). Written here because A1111's parser is not a
-    library we can depend on; the format is the one generation.engine.infotext writes."""
+    library we can depend on; the format is the one generation.infotext writes."""
     lines = infotext.strip().split("\n")
     params_line = lines[-1] if len(lines) > 1 and len(_PARAM.findall(lines[-1])) >= 3 else ""
     body = lines[:-1] if params_line else lines

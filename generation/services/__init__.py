@@ -1,8 +1,8 @@
-"""Writes for generation. Views, tasks and commands import from here."""
+"""Web-side writes for generation: submitting, queueing and controlling jobs. Views, tasks and
+commands import from here; running a job is the worker's (``generation.worker.execute``)."""
 
 from generation.errors import NotYourJob
 from generation.services.control import job_cancel, job_delete
-from generation.services.execute import job_execute, job_run_claimed, job_run_next
 from generation.services.queue import (
     ReapResult,
     job_claim,
@@ -21,11 +21,8 @@ __all__ = [
     "job_claim_next",
     "job_delete",
     "job_enqueue",
-    "job_execute",
     "job_fingerprint",
     "job_rerun",
-    "job_run_claimed",
-    "job_run_next",
     "job_submit",
     "jobs_reap",
     "prompts_check",

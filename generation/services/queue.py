@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from generation.models import GenerationJob
 from generation.realtime import job_publish
 from generation.selectors import queue_order
+from visionary.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,9 @@ def jobs_reap(*, now: datetime | None = None) -> ReapResult:
     return ReapResult(requeued=requeued, failed=failed)
 
 
-def job_enqueue(job_id: int) -> None:
-    from generation.tasks import job_run
+# The worker's task, sent by name: web processes never import the worker (torch).
+JOB_RUN_TASK = "generation.tasks.job_run"
 
-    job_run.apply_async(args=(job_id,), queue=settings.GENERATION_QUEUE)
+
+def job_enqueue(job_id: int) -> None:
+    celery_app.send_task(JOB_RUN_TASK, args=(job_id,), queue=settings.GENERATION_QUEUE)

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from gallery.selectors import images_withheld_of_job
-from generation.engine.prompt_syntax import PromptSyntaxError, loras_extract
 from generation.errors import GenerationRejected, NotYourJob, PromptBlocked
 from generation.models import GenerationJob
+from generation.prompt_syntax import PromptSyntaxError, loras_extract
 from generation.realtime import job_publish
 from generation.services.images import image_store, job_done_message
 from generation.services.queue import job_enqueue

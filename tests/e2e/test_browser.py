@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from generation.starter.checker import picture_read
+from tools.starter.checker import picture_read
 
 pytestmark = pytest.mark.e2e
 

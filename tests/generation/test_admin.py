@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from generation.services import job_execute
-from generation.worker import model_cache_stats_all, worker_identity
+from generation.worker.execute import job_run
+from generation.worker.runtime import worker_identity
+from generation.worker_stats import model_cache_stats_all
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_running_a_job_publishes_this_workers_cache_figures(tiny_version):
     job = GenerationJobFactory(model_version=tiny_version)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     (stats,) = model_cache_stats_all()
     assert stats["worker"] == worker_identity()
     assert stats["models"] >= 1
@@ -26,7 +27,7 @@ def test_admin_job_list_shows_the_model_cache(client, tiny_version):
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)
     job = GenerationJobFactory(model_version=tiny_version)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     html = client.get("/admin/generation/generationjob/").content.decode()
     assert "Model cache per worker" in html
     assert worker_identity() in html

@@ -8,7 +8,7 @@ import pytest
 
 from generation.models import GenerationJob
 from generation.services import job_submit
-from generation.worker import worker_identity
+from generation.worker.runtime import worker_identity
 from visionary.embedded_worker import (
     embedded_worker_alive,
     embedded_worker_start,

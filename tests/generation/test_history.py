@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from generation.models import GenerationJob
-from generation.services import job_execute
+from generation.worker.execute import job_run
 from tests.accounts.factories import UserFactory
 from tests.gallery.factories import ImageFactory
 from tests.generation.factories import GenerationJobFactory
@@ -65,7 +65,7 @@ def test_delete_removes_the_job_and_its_private_pictures(
     member_client, member, tiny_version, django_capture_on_commit_callbacks
 ):
     job = GenerationJobFactory(user=member, model_version=tiny_version)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     image = job.images.get()
     assert default_storage.exists(image.file.name)
     with django_capture_on_commit_callbacks(execute=True):

@@ -9,10 +9,11 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 
-from generation.engine.infotext import png_read_infotext
 from generation.errors import GenerationRejected
+from generation.infotext import png_read_infotext
 from generation.models import GenerationJob
-from generation.services import job_delete, job_execute, job_rerun, job_submit
+from generation.services import job_delete, job_rerun, job_submit
+from generation.worker.execute import job_run
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def test_init_image_is_stored_re_encoded_and_batching_is_off(member, tiny_versio
 
 
 def _run(member, version, **overrides):
-    job = job_execute(job_id=_submit(member, version, **overrides).pk, worker="w")
+    [job] = job_run(job_id=_submit(member, version, **overrides).pk, worker="w")
     assert job is not None and job.state == GenerationJob.State.SUCCEEDED, job.error
     GenerationJob.objects.filter(pk=job.pk).update(fingerprint="")  # no result-cache answers
     return job
@@ -64,7 +65,7 @@ def test_img2img_starts_from_the_picture(member, tiny_version, png_bytes):
 
 def test_progress_counts_the_steps_img2img_runs(member, tiny_version, png_bytes, monkeypatch):
     totals: set[int] = set()
-    from generation.services.execute import ProgressReporter
+    from generation.worker.execute import ProgressReporter
 
     real = ProgressReporter.__call__
 
@@ -74,7 +75,7 @@ def test_progress_counts_the_steps_img2img_runs(member, tiny_version, png_bytes,
 
     monkeypatch.setattr(ProgressReporter, "__call__", spy)
     job = _submit(member, tiny_version, init_image=png_bytes, denoising_strength=0.5)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     assert totals == {5}
 
 

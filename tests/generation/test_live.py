@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from generation.realtime import LIVE_GROUP, job_publish
-from generation.services import job_execute
+from generation.worker.execute import job_run
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
 
@@ -76,7 +76,7 @@ def test_a_shared_job_streams_to_live_without_its_private_picture(
         override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        job_execute(job_id=job.pk, worker="w")
+        job_run(job_id=job.pk, worker="w")
 
     async def receive() -> dict:
         return (await asyncio.wait_for(layer.receive(channel), timeout=10))["message"]

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from generation.engine.infotext import png_read_infotext
 from generation.errors import GenerationRejected
+from generation.infotext import png_read_infotext
 from generation.models import GenerationJob
-from generation.services import job_execute, job_submit
+from generation.services import job_submit
+from generation.worker.execute import job_run
 from modelhub.models import ModelFile
 from tests.modelhub.factories import ModelVersionFactory
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=False)
 def _run(member, version, prompt, **overrides):
     params = {"prompt": prompt, "seed": 11, "steps": 3, "sampler": "DDIM"} | overrides
     job = job_submit(user=member, model_version=version, enqueue=False, **params)
-    job = job_execute(job_id=job.pk, worker="test")
+    [job] = job_run(job_id=job.pk, worker="test")
     assert job is not None
     # Forget the fingerprint so an equal request later really runs (not the result cache).
     GenerationJob.objects.filter(pk=job.pk).update(fingerprint="")
@@ -114,6 +115,6 @@ def test_lora_removed_from_the_hub_after_submit_fails_the_job_clearly(
         user=member, model_version=tiny_version, prompt="<lora:Test Ink:1> cat", enqueue=False
     )
     tiny_lora.model.delete()
-    job = job_execute(job_id=job.pk, worker="test")
+    [job] = job_run(job_id=job.pk, worker="test")
     assert job.state == GenerationJob.State.FAILED
     assert "Test Ink" in job.error and "no longer available" in job.error

@@ -11,15 +11,8 @@ from django.utils import timezone
 
 from generation.models import GenerationJob
 from generation.selectors import job_queue_position, queue_order
-from generation.services import (
-    NotYourJob,
-    job_cancel,
-    job_claim,
-    job_claim_next,
-    job_execute,
-    job_run_next,
-    jobs_reap,
-)
+from generation.services import NotYourJob, job_cancel, job_claim, job_claim_next, jobs_reap
+from generation.worker.execute import job_run
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
 from tests.modelhub.factories import ModelVersionFactory
@@ -105,7 +98,7 @@ def test_cancel_by_another_member_is_refused_and_changes_nothing(member):
 def test_cancel_stops_a_running_job_within_one_step(member, tiny_version, monkeypatch):
     job = GenerationJobFactory(user=member, model_version=tiny_version, steps=30)
     steps_seen: list[int] = []
-    from generation.services import execute as services
+    from generation.worker import execute as services
 
     original = services.ProgressReporter.__call__
 
@@ -116,7 +109,7 @@ def test_cancel_stops_a_running_job_within_one_step(member, tiny_version, monkey
         original(self, step, total, latents, **kwargs)
 
     monkeypatch.setattr(services.ProgressReporter, "__call__", report)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert job.state == State.CANCELLED
     assert steps_seen == [1, 2, 3]
@@ -129,18 +122,15 @@ def test_cancelling_one_job_leaves_another_users_running_job_alone(member, tiny_
     mine = GenerationJobFactory(user=member, model_version=tiny_version)
     theirs = GenerationJobFactory(user=other, model_version=tiny_version)
     job_claim(job_id=mine.pk, worker="w1")
-    job_claim(job_id=theirs.pk, worker="w2")
     job_cancel(job=mine, user=member)  # mine is running: its stop flag is set
-    from generation.services import job_run_claimed
-
-    job_run_claimed(GenerationJob.objects.get(pk=theirs.pk))
+    job_run(job_id=theirs.pk, worker="w2")
     theirs.refresh_from_db()
     assert theirs.state == State.SUCCEEDED
     assert theirs.images.count() == 1
 
 
 def test_run_next_does_nothing_when_the_queue_is_empty():
-    assert job_run_next(worker="w") == []
+    assert job_run(worker="w") == []
 
 
 @override_settings(GENERATION_STALE_AFTER_SECONDS=60, GENERATION_MAX_ATTEMPTS=3)
@@ -180,14 +170,19 @@ def test_a_job_failing_repeatedly_ends_failed_with_a_reason(member):
     assert job.finished_at is not None
 
 
-def test_a_result_from_a_worker_that_lost_its_job_is_discarded(member, tiny_version):
+def test_a_result_from_a_worker_that_lost_its_job_is_discarded(member, tiny_version, monkeypatch):
     job = GenerationJobFactory(user=member, model_version=tiny_version)
-    claimed = job_claim(job_id=job.pk, worker="slow")
-    # Meanwhile the reaper gave the job to another worker.
-    GenerationJob.objects.filter(pk=job.pk).update(worker="fresh")
-    from generation.services import job_run_claimed
+    from generation.worker import execute
 
-    job_run_claimed(claimed)
+    render = execute.render
+
+    def slow_render(*args, **kwargs):
+        # Meanwhile the reaper gave the job to another worker.
+        GenerationJob.objects.filter(pk=job.pk).update(worker="fresh")
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(execute, "render", slow_render)
+    job_run(job_id=job.pk, worker="slow")
     job.refresh_from_db()
     assert job.state == State.RUNNING and job.worker == "fresh"
     assert job.images.count() == 0

@@ -12,12 +12,13 @@ from django.test import Client
 from PIL import Image as PILImage
 
 from accounts.api_tokens import api_token_create
-from generation.engine.infotext import png_read_infotext
+from generation.infotext import png_read_infotext
 from generation.models import GenerationJob
 from generation.realtime import job_publish
 from generation.sdapi import services as sdapi_services
 from generation.sdapi.selectors import inflight_key
-from generation.services import job_execute, job_submit
+from generation.services import job_submit
+from generation.worker.execute import job_run
 from modelhub.models import ModelVersion
 from modelhub.services import model_register_diffusers
 from tests.accounts.factories import PASSWORD, UserFactory
@@ -54,7 +55,7 @@ def run_in_process(monkeypatch):
 
     def wait(*, job_ids, timeout):
         for job_id in job_ids:
-            job_execute(job_id=job_id, worker="test")
+            job_run(job_id=job_id, worker="test")
         return real_wait(job_ids=job_ids, timeout=timeout)
 
     monkeypatch.setattr(sdapi_services, "jobs_wait", wait)

@@ -10,11 +10,12 @@ from channels.layers import get_channel_layer
 from django.core.files.storage import default_storage
 from django.test import override_settings
 
-from generation.engine.infotext import png_read_infotext
 from generation.errors import GenerationRejected
+from generation.infotext import png_read_infotext
 from generation.models import GenerationJob
 from generation.realtime import job_group, job_latest_message
-from generation.services import job_execute, job_submit
+from generation.services import job_submit
+from generation.worker.execute import job_run
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
 from visionary.celery import app as celery_app
@@ -94,7 +95,7 @@ def test_submit_refuses_beyond_the_per_user_queue_limit(member, tiny_version):
 
 def test_execute_produces_a_png_with_infotext(member, tiny_version):
     job = _submit(member, tiny_version, negative_prompt="blurry")
-    job_execute(job_id=job.pk, worker="test@host")
+    job_run(job_id=job.pk, worker="test@host")
     job.refresh_from_db()
     assert job.state == GenerationJob.State.SUCCEEDED
     assert job.worker == "test@host"
@@ -114,7 +115,7 @@ def test_execute_produces_a_png_with_infotext(member, tiny_version):
 
 def test_execute_records_the_random_seed_it_used(member, tiny_version):
     job = _submit(member, tiny_version, seed=-1)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert job.seed == -1
     assert job.seed_used is not None and job.seed_used >= 0
@@ -125,7 +126,7 @@ def test_same_parameters_and_seed_give_the_same_image(member, tiny_version):
     first = _submit(member, tiny_version, seed=99)
     second = _submit(member, tiny_version, seed=99)
     for job in (first, second):
-        job_execute(job_id=job.pk, worker="w")
+        job_run(job_id=job.pk, worker="w")
     a, b = (j.images.get() for j in (first, second))
     with default_storage.open(a.file.name) as fa, default_storage.open(b.file.name) as fb:
         assert fa.read() == fb.read()
@@ -133,15 +134,15 @@ def test_same_parameters_and_seed_give_the_same_image(member, tiny_version):
 
 def test_a_job_runs_at_most_once(member, tiny_version):
     job = _submit(member, tiny_version)
-    job_execute(job_id=job.pk, worker="first")
-    assert job_execute(job_id=job.pk, worker="second") is None  # a duplicate wake-up message
+    job_run(job_id=job.pk, worker="first")
+    assert job_run(job_id=job.pk, worker="second") == []  # a duplicate wake-up message
     job.refresh_from_db()
     assert job.worker == "first" and job.images.count() == 1 and job.attempts == 1
 
 
 def test_failure_ends_failed_with_a_reason(member, db):
     job = GenerationJobFactory(user=member)  # its model file does not exist on disk
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert job.state == GenerationJob.State.FAILED
     assert job.error
@@ -175,7 +176,7 @@ def test_progress_and_done_are_pushed_to_the_job_group(
         override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        job_execute(job_id=job.pk, worker="w")
+        job_run(job_id=job.pk, worker="w")
     messages = _received_until_done(layer, channel)
     assert messages[0] == {"type": "status", "state": "running", "batch": 1}
     progress = [m for m in messages if m["type"] == "progress"]
@@ -198,7 +199,7 @@ def test_progress_is_throttled_but_the_last_step_always_sent(
         override_settings(GENERATION_PROGRESS_MIN_INTERVAL=3600),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        job_execute(job_id=job.pk, worker="w")
+        job_run(job_id=job.pk, worker="w")
     messages = _received_until_done(layer, channel)
     assert [m["step"] for m in messages if m["type"] == "progress"] == [1, 8]
 
@@ -212,7 +213,7 @@ def test_previews_are_pushed_every_n_steps(
         override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0, GENERATION_PREVIEW_EVERY_STEPS=3),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        job_execute(job_id=job.pk, worker="w")
+        job_run(job_id=job.pk, worker="w")
     previews = [m for m in _received_until_done(layer, channel) if m["type"] == "preview"]
     assert [m["step"] for m in previews] == [3, 6]
     assert all(m["image"].startswith("data:image/jpeg;base64,") for m in previews)
@@ -224,7 +225,7 @@ def test_identical_request_with_explicit_seed_is_answered_from_the_stored_result
     member, tiny_version, django_capture_on_commit_callbacks
 ):
     first = _submit(member, tiny_version, seed=11)
-    job_execute(job_id=first.pk, worker="w")
+    job_run(job_id=first.pk, worker="w")
     _drain_generation_queue()
     other_member = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
@@ -241,7 +242,7 @@ def test_identical_request_with_explicit_seed_is_answered_from_the_stored_result
 
 def test_random_seed_requests_always_run(member, tiny_version):
     first = _submit(member, tiny_version, seed=-1)
-    job_execute(job_id=first.pk, worker="w")
+    job_run(job_id=first.pk, worker="w")
     again = _submit(member, tiny_version, seed=-1)
     assert again.state == GenerationJob.State.QUEUED
 
@@ -251,14 +252,14 @@ def test_random_seed_requests_always_run(member, tiny_version):
 )
 def test_a_different_parameter_is_not_answered_from_the_cache(member, tiny_version, change):
     first = _submit(member, tiny_version, seed=3)
-    job_execute(job_id=first.pk, worker="w")
+    job_run(job_id=first.pk, worker="w")
     again = _submit(member, tiny_version, seed=3, **change)
     assert again.state == GenerationJob.State.QUEUED
 
 
 def test_a_batch_makes_one_picture_per_seed(member, tiny_version):
     job = _submit(member, tiny_version, seed=20, batch_size=3)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     images = list(job.images.order_by("pk"))
     assert [image.seed for image in images] == [20, 21, 22]
@@ -279,14 +280,14 @@ def test_batch_size_is_bounded(member, tiny_version):
 
 def test_clip_skip_is_recorded_in_the_png(member, tiny_version):
     job = _submit(member, tiny_version, clip_skip=2)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     assert job.images.get().infotext.endswith(", Clip skip: 2")
 
 
 def test_a_long_prompt_with_a_batch_and_clip_skip_succeeds_whole(member, tiny_version):
     prompt = ", ".join(["a lighthouse on a cliff above a stormy sea at night"] * 10)
     job = _submit(member, tiny_version, prompt=prompt, batch_size=2, clip_skip=2)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert job.state == GenerationJob.State.SUCCEEDED, job.error
     assert all(image.infotext.startswith(prompt + "\n") for image in job.images.all())

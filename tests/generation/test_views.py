@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from generation.models import GenerationJob
-from generation.services import job_execute
 from generation.views import SESSION_LAST_SETTINGS
+from generation.worker.execute import job_run
 from modelhub.models import ModelFile
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
@@ -101,7 +101,7 @@ def test_form_remembers_the_last_settings(member_client, tiny_version):
 def test_job_page_shows_the_finished_picture(member_client, member, tiny_version):
     member_client.post(GENERATE, _form(tiny_version))
     job = GenerationJob.objects.get(user=member)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     html = member_client.get(job.get_absolute_url()).content.decode()
     assert 'value="100"' in html
     assert job.images.get().get_file_url() in html
@@ -138,7 +138,7 @@ def test_status_json_describes_a_queued_job(member_client, member):
 def test_status_json_lists_images_when_done(member_client, member, tiny_version):
     member_client.post(GENERATE, _form(tiny_version))
     job = GenerationJob.objects.get(user=member)
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
     body = member_client.get(reverse("generation:job_status", args=[job.pk])).json()
     assert body["state"] == "succeeded"
     assert body["images"] == [job.images.get().get_file_url()]
@@ -171,7 +171,7 @@ def test_cancel_answers_json_when_asked(member_client, member):
 
 def test_generate_page_offers_to_reuse_the_last_seed(member_client, member, tiny_version):
     member_client.post(GENERATE, _form(tiny_version, seed=4242))
-    job_execute(job_id=GenerationJob.objects.get(user=member).pk, worker="w")
+    job_run(job_id=GenerationJob.objects.get(user=member).pk, worker="w")
     html = member_client.get(GENERATE).content.decode()
     assert 'data-seed-value="4242"' in html
     assert 'aria-label="Reuse the last seed (4242)"' in html

@@ -19,7 +19,9 @@ from gallery.models import Image
 from generation.models import GenerationJob
 from generation.realtime import job_latest_message
 from generation.sdapi import services as sdapi_services
-from generation.services import execute, job_execute, job_submit
+from generation.services import job_submit
+from generation.worker import execute
+from generation.worker.execute import job_run
 from moderation.imagefilter import Rating
 from moderation.levels import Level
 from moderation.services import quarantine_purge
@@ -39,7 +41,7 @@ def rated_x(monkeypatch):
 
 def _run(member, version, **params) -> GenerationJob:
     job = job_submit(user=member, model_version=version, prompt="a red circle", steps=2, **params)
-    job_execute(job_id=job.pk, worker="test")
+    job_run(job_id=job.pk, worker="test")
     job.refresh_from_db()
     return job
 
@@ -130,7 +132,7 @@ def test_the_a1111_api_sends_no_withheld_picture(
 
     def wait(*, job_ids, timeout):
         for job_id in job_ids:
-            job_execute(job_id=job_id, worker="test")
+            job_run(job_id=job_id, worker="test")
         return real_wait(job_ids=job_ids, timeout=timeout)
 
     monkeypatch.setattr(sdapi_services, "jobs_wait", wait)

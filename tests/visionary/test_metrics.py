@@ -7,11 +7,13 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
+from generation.metrics import generation_timing_record
 from generation.models import GenerationJob
-from generation.services import job_execute, job_submit
-from generation.worker import STATS_KEY, STATS_TTL_SECONDS, WORKERS_KEY
+from generation.services import job_submit
+from generation.worker.execute import job_run
+from generation.worker_stats import STATS_KEY, STATS_TTL_SECONDS, WORKERS_KEY
 from tests.generation.factories import GenerationJobFactory
-from visionary.metrics import generation_timing_record, http_request_duration
+from visionary.metrics import http_request_duration
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +174,7 @@ def test_running_a_job_records_its_steps_and_the_workers_cache(client, member, t
         enqueue=False,
     )
 
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
 
     job.refresh_from_db()
     assert job.state == GenerationJob.State.SUCCEEDED
@@ -188,10 +190,10 @@ def test_failed_pipeline_call_records_no_timing(client, member, tiny_version, mo
     def broken_render(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("generation.services.execute.render", broken_render)
+    monkeypatch.setattr("generation.worker.execute.render", broken_render)
     job = job_submit(user=member, model_version=tiny_version, prompt="x", seed=3, enqueue=False)
 
-    job_execute(job_id=job.pk, worker="w")
+    job_run(job_id=job.pk, worker="w")
 
     assert _scrape(client)[("visionary_generation_step_seconds_count", ())] == 0
 
