@@ -41,6 +41,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=visionary.settings.test $(PY) manage.py makemigrations --check --dry-run
 	msgfmt --check -o /dev/null locale/zh_Hans/LC_MESSAGES/django.po
 

@@ -6,19 +6,13 @@ import logging
 import uuid
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.personal_data import file_delete_on_commit, personal_data_handlers
 
 logger = logging.getLogger(__name__)
-
-
-def _delete_file_on_commit(name: str | None) -> None:
-    """Files go only once the rows that point at them are gone for good."""
-    if name:
-        transaction.on_commit(lambda: default_storage.delete(name))
 
 
 @transaction.atomic
@@ -45,10 +39,10 @@ def user_profile_update(
     old_avatar = user.avatar.name if user.avatar else ""
     if avatar is not None:
         user.avatar.save("avatar.png", avatar, save=False)
-        _delete_file_on_commit(old_avatar)
+        file_delete_on_commit(old_avatar)
     elif remove_avatar and old_avatar:
         user.avatar = ""
-        _delete_file_on_commit(old_avatar)
+        file_delete_on_commit(old_avatar)
     user.save(update_fields=["display_name", "bio", "avatar"])
     return user
 
@@ -62,23 +56,12 @@ def user_language_set(*, user: User, language: str) -> User:
 
 @transaction.atomic
 def user_delete(*, user: User) -> None:
-    """Remove personal data. Published pictures and shared models stay, credited to nobody."""
-    from gallery.models import Image
-    from generation.models import GenerationJob
-    from social.models import Follow
-
-    private_images = Image.objects.filter(owner=user, is_published=False)
-    for name in private_images.values_list("file", flat=True):
-        _delete_file_on_commit(name)
-    private_images.delete()
-    # Prompts of unpublished work are personal; published images keep their own copy of the recipe.
-    jobs = GenerationJob.objects.filter(user=user)
-    for name in jobs.exclude(init_image="").values_list("init_image", flat=True):
-        _delete_file_on_commit(name)  # img2img starting pictures are the member's uploads
-    jobs.delete()
-    Follow.objects.filter(follower=user).delete()
-    Follow.objects.filter(followee=user).delete()
-    _delete_file_on_commit(user.avatar.name)
+    """Remove personal data (each app erases its own part through accounts.personal_data).
+    Published pictures and shared models stay, credited to nobody."""
+    for handler in personal_data_handlers():
+        if handler.erase is not None:
+            handler.erase(user)
+    file_delete_on_commit(user.avatar.name)
 
     anonymous = f"deleted-{uuid.uuid4().hex[:12]}"
     user.username = anonymous

@@ -8,7 +8,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -26,9 +26,7 @@ from accounts.forms import (
     SettingsForm,
 )
 from accounts.models import ApiToken, User
-from accounts.selectors import users_active
-from gallery.selectors import images_of_owner_for_viewer
-from social.selectors import is_following
+from visionary.forms import form_errors_add
 
 BACKEND = "accounts.backends.UsernameOrEmailBackend"
 
@@ -60,17 +58,6 @@ def register(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return redirect(settings.LOGOUT_REDIRECT_URL)
-
-
-def profile_detail(request: HttpRequest, username: str) -> HttpResponse:
-    member = get_object_or_404(users_active(), username=username)
-    images = images_of_owner_for_viewer(owner=member, viewer=request.user)[:48]
-    context = {
-        "member": member,
-        "images": images,
-        "is_following": is_following(follower=request.user, followee=member),
-    }
-    return render(request, "accounts/profile.html", context)
 
 
 @login_required
@@ -140,11 +127,7 @@ def api_token_new(request: HttpRequest) -> HttpResponse:
         try:
             _token, raw = api_token_create(user=user, name=token_form.cleaned_data["name"])
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    token_form.add_error(field if field in token_form.fields else None, errors)
-            else:
-                token_form.add_error(None, exc)
+            form_errors_add(token_form, exc)
         else:
             response = _settings_page(request, new_token=raw)
             add_never_cache_headers(response)  # the raw token must not sit in any cache

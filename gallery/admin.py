@@ -42,6 +42,11 @@ class ImageAdmin(admin.ModelAdmin):
     list_select_related = ("owner", "model_version__model")
     readonly_fields = ("infotext", "level", "level_labels", "withheld_at", "picture")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Pictures come from generation jobs (with their files and recipes), never from a blank
+        # admin form: the add page crashed on the picture preview of an unsaved row.
+        return False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Image]:
         """Moderators see every picture, the withheld ones included (the default manager hides
         them everywhere else)."""

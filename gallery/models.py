@@ -10,7 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from moderation.levels import Level
+from moderation.imagefilter import labels_describe, withheld_message
+from visionary.levels import Level
 
 
 def image_upload_to(instance: Any, filename: str) -> str:
@@ -113,8 +114,6 @@ class Image(models.Model):
 
     @property
     def withheld_reason(self) -> str:
-        from moderation.imagefilter import labels_describe, withheld_message
-
         if self.withheld_at is None or self.level is None:
             return ""
         return withheld_message(Level(self.level), labels_describe(self.level_labels.split()))

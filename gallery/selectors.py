@@ -14,11 +14,9 @@ def _with_joins(images: QuerySet[Image]) -> QuerySet[Image]:
     return images.select_related("owner", "model_version__model")
 
 
-def images_published(*, query: str = "") -> QuerySet[Image]:
-    images = Image.objects.filter(is_published=True)
-    if query:
-        images = images.filter(prompt__icontains=query)
-    return _with_joins(images).order_by("-published_at", "-pk")
+def images_published() -> QuerySet[Image]:
+    """The public gallery, newest first; gallery.filters.ImageFilter narrows it (``?q=``)."""
+    return _with_joins(Image.objects.filter(is_published=True)).order_by("-published_at", "-pk")
 
 
 def images_of_model(*, model_id: int) -> QuerySet[Image]:

@@ -7,7 +7,11 @@ class GenerationConfig(AppConfig):
     verbose_name = _("Generation")
 
     def ready(self) -> None:
-        # Models are importable only once apps are ready, so the collector is added here.
+        # Models are importable only once apps are ready: the /metrics collector and the
+        # personal-data handlers are added here.
+        from accounts.personal_data import personal_data_register
         from generation.metrics import metrics_register
+        from generation.personal_data import jobs_erase, jobs_export
 
         metrics_register()
+        personal_data_register(app=self.name, export=jobs_export, erase=jobs_erase)

@@ -7,6 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from generation.messages import live_state_message
 from generation.realtime import LIVE_GROUP, job_group, job_latest_message
 from generation.selectors import job_state_message, job_watchable_by, jobs_live_state
 
@@ -54,7 +55,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
         await self.accept()
         jobs = await database_sync_to_async(jobs_live_state)()
-        await self.send_json({"type": "live", "jobs": jobs})
+        await self.send_json(live_state_message(jobs))
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from generation.params import (
+    BATCH_SIZE,
+    CFG_SCALE,
+    CLIP_SKIP,
+    DEFAULTS,
+    DENOISING_STRENGTH,
+    FALLBACK_CFG_SCALE,
+    FALLBACK_SIZE,
+    PROMPT_MAX_CHARS,
+    SEED,
+    STEPS,
+    Sampler,
+)
 from moderation.models import FilterTerm
-
-
-class Sampler(models.TextChoices):
-    EULER = "Euler", "Euler"
-    EULER_A = "Euler a", "Euler a"
-    DPMPP_2M = "DPM++ 2M", "DPM++ 2M"
-    DPMPP_2M_KARRAS = "DPM++ 2M Karras", "DPM++ 2M Karras"
-    DDIM = "DDIM", "DDIM"
-    UNIPC = "UniPC", "UniPC"
 
 
 class GenerationJob(models.Model):
@@ -43,29 +46,29 @@ class GenerationJob(models.Model):
         related_name="jobs",
         verbose_name=_("model version"),
     )
-    prompt = models.TextField(_("prompt"), max_length=2000)
-    negative_prompt = models.TextField(_("negative prompt"), max_length=2000, blank=True)
-    seed = models.BigIntegerField(
-        _("seed"), default=-1, validators=[MinValueValidator(-1), MaxValueValidator(2**32 - 1)]
+    prompt = models.TextField(_("prompt"), max_length=PROMPT_MAX_CHARS)
+    negative_prompt = models.TextField(
+        _("negative prompt"), max_length=PROMPT_MAX_CHARS, blank=True
     )
+    seed = models.BigIntegerField(_("seed"), default=DEFAULTS.seed, validators=SEED.validators())
     seed_used = models.BigIntegerField(_("seed used"), null=True, blank=True)
     steps = models.PositiveSmallIntegerField(
-        _("steps"), default=20, validators=[MinValueValidator(1), MaxValueValidator(100)]
+        _("steps"), default=DEFAULTS.steps, validators=STEPS.validators()
     )
     cfg_scale = models.FloatField(
-        _("CFG scale"), default=7.0, validators=[MinValueValidator(1), MaxValueValidator(30)]
+        _("CFG scale"), default=FALLBACK_CFG_SCALE, validators=CFG_SCALE.validators()
     )
-    width = models.PositiveIntegerField(_("width"), default=512)
-    height = models.PositiveIntegerField(_("height"), default=512)
+    width = models.PositiveIntegerField(_("width"), default=FALLBACK_SIZE)
+    height = models.PositiveIntegerField(_("height"), default=FALLBACK_SIZE)
     sampler = models.CharField(
-        _("sampler"), max_length=30, choices=Sampler.choices, default=Sampler.EULER_A
+        _("sampler"), max_length=30, choices=Sampler.choices, default=DEFAULTS.sampler
     )
     clip_skip = models.PositiveSmallIntegerField(
-        _("clip skip"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+        _("clip skip"), default=DEFAULTS.clip_skip, validators=CLIP_SKIP.validators()
     )
     # Pictures made by one pipeline call; picture i uses seed + i (as AUTOMATIC1111 does).
     batch_size = models.PositiveSmallIntegerField(
-        _("batch size"), default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
+        _("batch size"), default=DEFAULTS.batch_size, validators=BATCH_SIZE.validators()
     )
 
     # LoRAs named in the prompt with <lora:name:weight>, resolved when the job was submitted:
@@ -79,7 +82,7 @@ class GenerationJob(models.Model):
         _("denoising strength"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        validators=DENOISING_STRENGTH.validators(),
     )
     # Jobs with equal keys can share one batched pipeline call (same model, size, sampler, steps,
     # CFG, clip skip and LoRA set); empty for jobs that always run alone (img2img).
@@ -165,7 +168,7 @@ class SdApiOptions(models.Model):
     )
     # A1111's CLIP_stop_at_last_layers.
     clip_skip = models.PositiveSmallIntegerField(
-        _("clip skip"), default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+        _("clip skip"), default=DEFAULTS.clip_skip, validators=CLIP_SKIP.validators()
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

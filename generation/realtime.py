@@ -12,6 +12,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
+from generation.messages import JobMessage, LiveMessage
+
 logger = logging.getLogger(__name__)
 LATEST_TTL_SECONDS = 3600
 # A channel layer that stops answering (a Redis command that never completes) must not stall the
@@ -40,17 +42,17 @@ class Publication:
     """One message for one job's group (and, for a job shared live, its copy for /ws/live/)."""
 
     job_id: int
-    message: dict[str, Any]
+    message: JobMessage
     latest_key: str = "latest"
-    live: dict[str, Any] | None = None
+    live: LiveMessage | None = None
 
 
 def job_publish(
     job_id: int,
-    message: dict[str, Any],
+    message: JobMessage,
     *,
     latest_key: str = "latest",
-    live: dict[str, Any] | None = None,
+    live: LiveMessage | None = None,
 ) -> None:
     """Store and broadcast one message; a broken channel layer never fails the job.
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Max, QuerySet
 
 from gallery.selectors import withheld_notices
+from generation.messages import (
+    DoneMessage,
+    JobMessage,
+    LiveJobCard,
+    cancelled_message,
+    done_message,
+    error_message,
+    live_job_card,
+    queue_message,
+    status_message,
+)
 from generation.models import GenerationJob
 from generation.realtime import job_latest_message
 
@@ -38,21 +49,29 @@ def job_image_urls(*, job: GenerationJob) -> list[str]:
     return [image.get_file_url() for image in job.images.order_by("pk")]
 
 
-def job_state_message(*, job: GenerationJob) -> dict[str, Any]:
-    """The message a WebSocket client gets first: the job's state right now."""
+def job_done_message(*, job: GenerationJob) -> DoneMessage:
+    """The "done" message of a succeeded job: the pictures that may be shown, and a notice for
+    each one the image classifier withheld. Pushed live and sent again to a client that
+    (re)connects later."""
+    return done_message(images=job_image_urls(job=job), withheld=withheld_notices(job_id=job.pk))
+
+
+def job_state_message(*, job: GenerationJob) -> JobMessage:
+    """The message a WebSocket client gets first: the job's state right now, in the shape the
+    live message for that state has."""
     state = GenerationJob.State
     if job.state == state.QUEUED:
-        return {"type": "queue", "position": job_queue_position(job=job)}
+        return queue_message(job_queue_position(job=job))
     if job.state == state.RUNNING:
         latest = job_latest_message(job.pk)
         if latest is not None and latest.get("type") in {"progress", "status"}:
-            return latest
-        return {"type": "status", "state": job.state}
+            return cast(JobMessage, latest)  # stored by realtime.jobs_publish from a builder
+        return status_message(job.state)
     if job.state == state.SUCCEEDED:
-        return {"type": "done", "images": job_image_urls(job=job)}
+        return job_done_message(job=job)
     if job.state == state.CANCELLED:
-        return {"type": "cancelled"}
-    return {"type": "error", "message": job.error or job.get_state_display()}
+        return cancelled_message()
+    return error_message(job.error or job.get_state_display())
 
 
 def job_status(*, job: GenerationJob) -> dict[str, Any]:
@@ -110,17 +129,6 @@ def queue_order(*, limit: int = 1000, batch_key: str | None = None) -> list[Gene
     return order
 
 
-def live_card(job: GenerationJob) -> dict[str, Any]:
-    """What watchers of /live see of a shared job: never the owner's private pictures."""
-    return {
-        "prompt": job.prompt[:300],
-        "owner": job.user.name if job.user.is_active else "",
-        "total": job.steps_total,
-        "size": f"{job.width}x{job.height}",
-        "model": str(job.model_version),
-    }
-
-
 def jobs_live() -> QuerySet[GenerationJob]:
     """Running generations whose owners share them live."""
     return (
@@ -130,20 +138,13 @@ def jobs_live() -> QuerySet[GenerationJob]:
     )
 
 
-def jobs_live_state(*, limit: int = 50) -> list[dict[str, Any]]:
+def jobs_live_state(*, limit: int = 50) -> list[LiveJobCard]:
     """The /ws/live/ first message: every shared running job with its latest progress/preview."""
     cards = []
     for job in jobs_live()[:limit]:
         progress = job_latest_message(job.pk) or {}
         preview = job_latest_message(job.pk, "preview") or {}
-        cards.append(
-            {
-                "job": job.pk,
-                **live_card(job),
-                "step": progress.get("step", 0),
-                "preview": preview.get("image"),
-            }
-        )
+        cards.append(live_job_card(job, step=progress.get("step", 0), preview=preview.get("image")))
     return cards
 
 

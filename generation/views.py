@@ -16,12 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from generation import services
+from generation.filters import JobFilter
 from generation.forms import GenerateForm
 from generation.models import GenerationJob
 from generation.selectors import job_for_owner, job_status, jobs_live_state, jobs_of_user
 from modelhub.models import ModelVersion
 from modelhub.selectors import loras_for_base
 from visionary.file_responses import stored_file_response
+from visionary.forms import form_errors_add
 
 SESSION_LAST_SETTINGS = "generation_last_settings"
 
@@ -46,11 +48,7 @@ def generate(request: HttpRequest) -> HttpResponse:
         try:
             job = services.job_submit(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            form_errors_add(form, exc)
         else:
             request.session[SESSION_LAST_SETTINGS] = form.remembered()
             return redirect(job.get_absolute_url())
@@ -137,7 +135,7 @@ def job_status_json(request: HttpRequest, pk: int) -> JsonResponse:
 def history(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
     jobs = jobs_of_user(user=request.user).prefetch_related("images")
-    page = Paginator(jobs, 20).get_page(request.GET.get("page"))
+    page = Paginator(JobFilter(request.GET, queryset=jobs).qs, 20).get_page(request.GET.get("page"))
     return render(request, "generation/history.html", {"page": page})
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 
+from modelhub.filters import AIModelFilter, ModelVersionFilter
 from modelhub.models import AIModel, ModelFile, ModelVersion
 from modelhub.selectors import loras_for_base, models_listed, versions_generatable
 from visionary.api.pagination import Pagination
@@ -121,14 +122,12 @@ class AIModelViewSet(viewsets.ReadOnlyModelViewSet[AIModel]):
     permission_classes = [AllowAny]
     pagination_class = Pagination
     serializer_class = AIModelSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AIModelFilter
 
     def get_queryset(self) -> QuerySet[AIModel]:
         # Versions and their files are prefetched by the selector.
-        return models_listed(query=self.request.query_params.get("q", ""))
-
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="Name contains.")])
-    def list(self, *args: Any, **kwargs: Any) -> Any:
-        return super().list(*args, **kwargs)
+        return models_listed()
 
 
 @extend_schema_view(
@@ -142,30 +141,23 @@ class VersionViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
     permission_classes = [AllowAny]
     pagination_class = Pagination
     serializer_class = VersionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModelVersionFilter
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
         return versions_generatable().prefetch_related("files")
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="LoRAs (name them in a prompt: <lora:name:weight>)",
-        parameters=[
-            OpenApiParameter(
-                "base_model",
-                str,
-                enum=ModelVersion.BaseModel.values,
-                description="Only LoRAs for this base model.",
-            )
-        ],
-    ),
+    list=extend_schema(summary="LoRAs (name them in a prompt: <lora:name:weight>)"),
     retrieve=extend_schema(summary="One LoRA version"),
 )
 class LoraViewSet(viewsets.ReadOnlyModelViewSet[ModelVersion]):
     permission_classes = [AllowAny]
     pagination_class = Pagination
     serializer_class = VersionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ModelVersionFilter
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
-        base_model = self.request.query_params.get("base_model") or None
-        return loras_for_base(base_model=base_model).prefetch_related("files")
+        return loras_for_base().prefetch_related("files")

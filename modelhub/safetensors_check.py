@@ -12,8 +12,9 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from visionary.errors import Invalid
 
 # The safetensors format itself caps the header at 100 MB.
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -25,7 +26,7 @@ DTYPE_BYTES = {
 }  # fmt: skip
 
 
-class InvalidModelFile(ValidationError):
+class InvalidModelFile(Invalid):
     """The file is not a well-formed .safetensors file; the message says what is wrong."""
 
 

@@ -37,12 +37,12 @@ def version_primary_file(*, version: ModelVersion) -> ModelFile | None:
     return version.files.order_by("pk").first()
 
 
-def models_listed(*, query: str = "") -> QuerySet[AIModel]:
+def models_listed() -> QuerySet[AIModel]:
+    """The hub's models with their versions and files; modelhub.filters.AIModelFilter narrows it
+    (``?q=``)."""
     models = AIModel.objects.select_related("owner").prefetch_related(
         Prefetch("versions", queryset=ModelVersion.objects.prefetch_related("files"))
     )
-    if query:
-        models = models.filter(name__icontains=query)
     return models.order_by("-is_builtin", "name")
 
 

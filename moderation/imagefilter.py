@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image as PILImage
 
-from moderation.levels import Level, level_parse
+from visionary.levels import Level, level_parse
 
 _lock = threading.Lock()
 _detector: Any = None

@@ -9,20 +9,15 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Count, Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gallery.models import Image
-from moderation.levels import Level
 from moderation.models import FilterTerm
 from moderation.textfilter import Action, Category, Term, TermFilter, Verdict
+from visionary.levels import Level
 
 logger = logging.getLogger(__name__)
 SEED_FILE = Path(__file__).resolve().parent / "seeds" / "terms.json"
@@ -121,20 +116,3 @@ def terms_seed(*, path: Path = SEED_FILE) -> int:
     ]
     FilterTerm.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
-
-
-def quarantine_purge(*, now: datetime | None = None) -> int:
-    """Delete the withheld pictures kept longer than MODERATION_QUARANTINE_DAYS, files first (a
-    file left without its row would never be found again). Returns how many were deleted."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.MODERATION_QUARANTINE_DAYS)
-    expired = Image.all_objects.filter(withheld_at__lt=cutoff)
-    deleted = 0
-    for image in expired.only("pk", "file").iterator():
-        with transaction.atomic():
-            if image.file.name:
-                default_storage.delete(image.file.name)
-            Image.all_objects.filter(pk=image.pk).delete()
-        deleted += 1
-    if deleted:
-        logger.info("quarantine purged", extra={"deleted": deleted})
-    return deleted

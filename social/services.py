@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from social.models import Follow
+from visionary.errors import ApplicationError
 
 
-class CannotFollowSelf(ValueError):
-    pass
+class CannotFollowSelf(ApplicationError):
+    code = "cannot_follow_self"
+    default_message = _("You cannot follow yourself.")
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""The feed and following."""
+"""The feed, following, and members' profile pages (which show their pictures and whether the
+viewer follows them)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.selectors import users_active
+from gallery.selectors import images_of_owner_for_viewer
 from social import services
 from social.selectors import feed_for_user, is_following
 
@@ -34,8 +36,19 @@ def follow_toggle(request: HttpRequest, username: str) -> HttpResponse:
     else:
         try:
             services.follow_create(follower=request.user, followee=member)
-        except services.CannotFollowSelf:
-            messages.error(request, _("You cannot follow yourself."))
+        except services.CannotFollowSelf as exc:
+            messages.error(request, str(exc.message))
         else:
             messages.success(request, _("You now follow %(name)s.") % {"name": member.name})
     return redirect("profile", username=member.username)
+
+
+def profile_detail(request: HttpRequest, username: str) -> HttpResponse:
+    member = get_object_or_404(users_active(), username=username)
+    images = images_of_owner_for_viewer(owner=member, viewer=request.user)[:48]
+    context = {
+        "member": member,
+        "images": images,
+        "is_following": is_following(follower=request.user, followee=member),
+    }
+    return render(request, "social/profile.html", context)

@@ -12,6 +12,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from visionary.celery import app as celery_app
+from visionary.embedded_worker import embedded_worker_alive
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,14 +41,10 @@ def _check_cache() -> None:
 
 def _check_broker() -> None:
     if settings.CELERY_BROKER_URL.startswith("memory"):
-        from visionary.embedded_worker import embedded_worker_alive
-
         if settings.VISIONARY_EMBEDDED_WORKER and not embedded_worker_alive():
             raise RuntimeError("embedded worker thread is not running")
         return
-    from visionary.celery import app
-
-    with app.connection_for_write() as conn:
+    with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 

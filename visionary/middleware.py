@@ -1,5 +1,5 @@
-"""One structured log line per request (method, route, status, duration and user), and request
-latency for /metrics."""
+"""One structured log line per request (method, route, status, duration and user), request
+latency for /metrics, and the pages' answer to a domain error."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
-from django.http import HttpRequest, HttpResponseBase
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.deprecation import MiddlewareMixin
 
+from visionary.errors import ApplicationError
 from visionary.metrics import request_duration_record
 
 logger = logging.getLogger("visionary.request")
@@ -82,4 +86,22 @@ def RequestMetricsMiddleware(get_response: Callable[[HttpRequest], Any]) -> Any:
     return middleware
 
 
-__all__ = ["RequestLogMiddleware", "RequestMetricsMiddleware"]
+class ApplicationErrorMiddleware(MiddlewareMixin):
+    """A domain error that a page view lets through becomes the error page of its status, with
+    its message: never a traceback. (DRF views answer their own, in /api/'s and /sdapi/'s
+    shapes; a view that shows a form puts a service's ValidationError on it instead.)"""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, ApplicationError):
+            return None  # Django's own handling: 404, 403, or the 500 page
+        return application_error_page(request, exception)
+
+
+def application_error_page(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    status = exc.http_status
+    message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc.message)
+    context = {"status": status, "code": exc.code, "message": message}
+    return render(request, [f"{status}.html", "error.html"], context, status=status)
+
+
+__all__ = ["ApplicationErrorMiddleware", "RequestLogMiddleware", "RequestMetricsMiddleware"]

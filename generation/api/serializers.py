@@ -13,13 +13,26 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from gallery.models import Image
-from generation.forms import DEFAULT_DENOISING_STRENGTH
-from generation.models import GenerationJob, Sampler
+from generation.models import GenerationJob
+from generation.params import (
+    BATCH_SIZE,
+    CFG_SCALE,
+    CLIP_SKIP,
+    DEFAULTS,
+    DENOISING_STRENGTH_ASKED,
+    PROMPT_MAX_CHARS,
+    SEED,
+    SIZE_MAX,
+    SIZE_MIN,
+    SIZE_MULTIPLE,
+    STEPS,
+    Sampler,
+)
 from generation.selectors import job_status
 from modelhub.models import ModelVersion
 from modelhub.selectors import version_default, versions_generatable
 
-MAX_SEED = 2**32 - 1
+SIZE_HELP = f"Multiple of {SIZE_MULTIPLE}; model default."
 # Database ids are 64-bit: a larger number is "not found", never an overflow.
 MAX_ID = 2**63 - 1
 
@@ -33,31 +46,47 @@ class JobCreateSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="A generatable version's id (GET /api/v1/versions/); the site default if left out.",
     )
-    prompt = serializers.CharField(max_length=2000, help_text="May name LoRAs: <lora:name:0.8>.")
-    negative_prompt = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, default=""
+    prompt = serializers.CharField(
+        max_length=PROMPT_MAX_CHARS, help_text="May name LoRAs: <lora:name:0.8>."
     )
-    seed = serializers.IntegerField(min_value=-1, max_value=MAX_SEED, default=-1)
-    steps = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    negative_prompt = serializers.CharField(
+        max_length=PROMPT_MAX_CHARS,
+        required=False,
+        allow_blank=True,
+        default=DEFAULTS.negative_prompt,
+    )
+    seed = serializers.IntegerField(min_value=SEED.min, max_value=SEED.max, default=DEFAULTS.seed)
+    steps = serializers.IntegerField(
+        min_value=STEPS.min, max_value=STEPS.max, default=DEFAULTS.steps
+    )
     cfg_scale = serializers.FloatField(
-        min_value=1, max_value=30, required=False, help_text="The model's recommended scale."
+        min_value=CFG_SCALE.min,
+        max_value=CFG_SCALE.max,
+        required=False,
+        help_text="The model's recommended scale.",
     )
     width = serializers.IntegerField(
-        min_value=64, max_value=4096, required=False, help_text="Multiple of 8; model default."
+        min_value=SIZE_MIN, max_value=SIZE_MAX, required=False, help_text=SIZE_HELP
     )
     height = serializers.IntegerField(
-        min_value=64, max_value=4096, required=False, help_text="Multiple of 8; model default."
+        min_value=SIZE_MIN, max_value=SIZE_MAX, required=False, help_text=SIZE_HELP
     )
-    sampler = serializers.ChoiceField(choices=Sampler.choices, default=Sampler.EULER_A)
-    batch_size = serializers.IntegerField(min_value=1, max_value=4, default=1)
-    clip_skip = serializers.IntegerField(min_value=1, max_value=12, default=1)
+    sampler = serializers.ChoiceField(choices=Sampler.choices, default=DEFAULTS.sampler)
+    batch_size = serializers.IntegerField(
+        min_value=BATCH_SIZE.min, max_value=BATCH_SIZE.max, default=DEFAULTS.batch_size
+    )
+    clip_skip = serializers.IntegerField(
+        min_value=CLIP_SKIP.min, max_value=CLIP_SKIP.max, default=DEFAULTS.clip_skip
+    )
     init_image = serializers.CharField(
         required=False,
         allow_blank=True,
         help_text="img2img: the starting picture as base64 (a data: URL works too).",
     )
     denoising_strength = serializers.FloatField(
-        min_value=0.05, max_value=1.0, default=DEFAULT_DENOISING_STRENGTH
+        min_value=DENOISING_STRENGTH_ASKED.min,
+        max_value=DENOISING_STRENGTH_ASKED.max,
+        default=DEFAULTS.denoising_strength,
     )
     share_live = serializers.BooleanField(default=False)
 

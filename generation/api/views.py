@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -35,6 +36,7 @@ from generation.api.serializers import (
     JobSerializer,
     ResultSerializer,
 )
+from generation.filters import JobFilter
 from generation.models import GenerationJob
 from generation.selectors import job_for_owner, jobs_of_user
 from visionary.api.pagination import Pagination
@@ -70,6 +72,8 @@ class JobViewSet(
     pagination_class = Pagination
     serializer_class = JobSerializer
     queryset = GenerationJob.objects.none()  # for the schema; get_queryset says whose
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = JobFilter
 
     def get_queryset(self) -> QuerySet[GenerationJob]:
         return jobs_of_user(user=self.request.user).order_by("-created_at", "-pk")
@@ -121,7 +125,7 @@ class JobViewSet(
         responses={202: JobDetailSerializer, 401: ERRORS[401], 404: ERRORS[404]},
     )
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str) -> Response:
+    def cancel(self, request: Request, pk: str, format: str | None = None) -> Response:
         job = services.job_cancel(job=self.get_object(), user=self._member())
         return self._detail(job, status.HTTP_202_ACCEPTED)
 
@@ -132,7 +136,7 @@ class JobViewSet(
         responses={201: JobDetailSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
-    def rerun(self, request: Request, pk: str) -> Response:
+    def rerun(self, request: Request, pk: str, format: str | None = None) -> Response:
         job = services.job_rerun(job=self.get_object(), user=self._member())
         return self._detail(job, status.HTTP_201_CREATED)
 
@@ -148,9 +152,10 @@ class JobViewSet(
             ),
         ],
         responses={200: ResultSerializer(many=True), 401: ERRORS[401], 404: ERRORS[404]},
+        filters=False,  # a job's pictures, not the jobs list: ?state= does not apply
     )
     @action(detail=True, methods=["get"])
-    def results(self, request: Request, pk: str) -> Response:
+    def results(self, request: Request, pk: str, format: str | None = None) -> Response:
         job = self.get_object()
         context = {
             **self.get_serializer_context(),

@@ -7,8 +7,11 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from generation.models import Sampler
+from generation.params import JobParams, Sampler
 from modelhub.models import ModelFile, ModelVersion
+
+# A1111's API defaults where they differ from ours; the size stays the model's native one.
+A1111_DEFAULTS = JobParams(steps=50, cfg_scale=7.0, sampler=Sampler.EULER)
 
 # A1111's sampler aliases (its k-diffusion names), so old clients that send them still work.
 SAMPLER_ALIASES: dict[str, list[str]] = {

@@ -8,7 +8,14 @@ from django.conf import settings
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from generation.sdapi.mapping import BadImage, UnknownName, image_b64_decode, sampler_resolve
+from generation.params import CLIP_SKIP, RANDOM_SEED, JobParams
+from generation.sdapi.mapping import (
+    A1111_DEFAULTS,
+    BadImage,
+    UnknownName,
+    image_b64_decode,
+    sampler_resolve,
+)
 from generation.sdapi.services import GenerationParams
 
 # A1111 fields we accept and do nothing with, without a note when a client sends them (webuiapi
@@ -48,21 +55,29 @@ QUIETLY_IGNORED = {
 
 class Txt2ImgRequestSerializer(serializers.Serializer):
     """A1111's StableDiffusionTxt2ImgProcessingAPI subset. Defaults are A1111's API defaults
-    (steps 50, CFG 7, sampler "Euler"), except width/height: omitted, the model's native size."""
+    (mapping.A1111_DEFAULTS), except width/height: omitted, the model's native size. Ranges are
+    checked by job_submit (generation.params), as A1111 leaves them to its pipeline."""
 
-    prompt = serializers.CharField(default="", allow_blank=True, trim_whitespace=False)
-    negative_prompt = serializers.CharField(
-        default="", allow_blank=True, allow_null=True, trim_whitespace=False
+    prompt = serializers.CharField(
+        default=A1111_DEFAULTS.prompt, allow_blank=True, trim_whitespace=False
     )
-    seed = serializers.IntegerField(default=-1, allow_null=True)
+    negative_prompt = serializers.CharField(
+        default=A1111_DEFAULTS.negative_prompt,
+        allow_blank=True,
+        allow_null=True,
+        trim_whitespace=False,
+    )
+    seed = serializers.IntegerField(default=A1111_DEFAULTS.seed, allow_null=True)
     sampler_name = serializers.CharField(default=None, allow_null=True, allow_blank=True)
-    sampler_index = serializers.CharField(default="Euler", allow_null=True, allow_blank=True)
+    sampler_index = serializers.CharField(
+        default=A1111_DEFAULTS.sampler, allow_null=True, allow_blank=True
+    )
     scheduler = serializers.CharField(default=None, allow_null=True, allow_blank=True)
-    steps = serializers.IntegerField(default=50)
-    cfg_scale = serializers.FloatField(default=7.0)
-    width = serializers.IntegerField(default=None, allow_null=True)
-    height = serializers.IntegerField(default=None, allow_null=True)
-    batch_size = serializers.IntegerField(default=1)
+    steps = serializers.IntegerField(default=A1111_DEFAULTS.steps)
+    cfg_scale = serializers.FloatField(default=A1111_DEFAULTS.cfg_scale)
+    width = serializers.IntegerField(default=A1111_DEFAULTS.width, allow_null=True)
+    height = serializers.IntegerField(default=A1111_DEFAULTS.height, allow_null=True)
+    batch_size = serializers.IntegerField(default=A1111_DEFAULTS.batch_size)
     n_iter = serializers.IntegerField(default=1, min_value=1)
     denoising_strength = serializers.FloatField(default=None, allow_null=True)
     override_settings = serializers.DictField(default=dict, allow_null=True)
@@ -82,7 +97,7 @@ class Txt2ImgRequestSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        name = attrs.get("sampler_name") or attrs.get("sampler_index") or "Euler"
+        name = attrs.get("sampler_name") or attrs.get("sampler_index") or A1111_DEFAULTS.sampler
         try:
             attrs["sampler"] = sampler_resolve(name, attrs.get("scheduler"))
         except UnknownName as exc:
@@ -96,13 +111,10 @@ class Txt2ImgRequestSerializer(serializers.Serializer):
         data = self.validated_data
         overrides = data.get("override_settings") or {}
         clip_skip = overrides.get("CLIP_stop_at_last_layers")
-        if clip_skip is not None and (
-            isinstance(clip_skip, bool)
-            or not isinstance(clip_skip, int)
-            or not 1 <= clip_skip <= 12
-        ):
+        if clip_skip is not None and (not isinstance(clip_skip, int) or clip_skip not in CLIP_SKIP):
+            message = f"Must be between {CLIP_SKIP.min} and {CLIP_SKIP.max}."
             raise serializers.ValidationError(
-                {"override_settings": {"CLIP_stop_at_last_layers": "Must be between 1 and 12."}}
+                {"override_settings": {"CLIP_stop_at_last_layers": message}}
             )
         checkpoint = overrides.get("sd_model_checkpoint")
         ignored = [
@@ -115,20 +127,22 @@ class Txt2ImgRequestSerializer(serializers.Serializer):
             for key in overrides
             if key not in {"sd_model_checkpoint", "CLIP_stop_at_last_layers"}
         ]
-        return GenerationParams(
+        strength = data.get("denoising_strength")
+        job = JobParams(
             prompt=data["prompt"],
             negative_prompt=data.get("negative_prompt") or "",
-            seed=-1 if data.get("seed") is None else data["seed"],
+            seed=RANDOM_SEED if data.get("seed") is None else data["seed"],
             sampler=data["sampler"],
             steps=data["steps"],
             cfg_scale=data["cfg_scale"],
             width=data.get("width") or None,
             height=data.get("height") or None,
             batch_size=data["batch_size"],
+            denoising_strength=A1111_DEFAULTS.denoising_strength if strength is None else strength,
+        )
+        return GenerationParams(
+            job=job,
             n_iter=data["n_iter"],
-            denoising_strength=(
-                0.75 if data.get("denoising_strength") is None else data["denoising_strength"]
-            ),
             init_image=data.get("init_image"),
             checkpoint=str(checkpoint) if checkpoint else None,
             clip_skip=clip_skip,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.core.cache import cache
@@ -19,6 +19,7 @@ from gallery.models import Image
 from gallery.selectors import withheld_notices
 from generation.errors import NotYourJob
 from generation.models import GenerationJob
+from generation.params import CLIP_SKIP, RANDOM_SEED, JobParams
 from generation.sdapi.mapping import Checkpoint, b64_encode
 from generation.sdapi.selectors import (
     INFLIGHT_TTL_SECONDS,
@@ -29,6 +30,7 @@ from generation.sdapi.selectors import (
     options_of,
 )
 from generation.services import job_cancel, job_submit, prompts_check
+from visionary.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -39,43 +41,40 @@ WAIT_TIMEOUT_SECONDS = 600
 WAIT_POLL_SECONDS = 0.15
 
 
-class SdApiFieldError(ValueError):
-    """A request value we cannot use: answered as FastAPI's 422 validation error."""
+class SdApiFieldError(ApplicationError):
+    """A request value we cannot use, at ``loc`` in the request: FastAPI's 422 validation error."""
+
+    code = "invalid"
+    http_status = 422
 
     def __init__(self, loc: list[str | int], message: str) -> None:
         super().__init__(message)
         self.loc = loc
-        self.message = message
 
 
-class SdApiRuntimeError(RuntimeError):
-    """The work could not be done: answered in A1111's runtime-error shape."""
+class SdApiRuntimeError(ApplicationError):
+    """The work could not be done: A1111's runtime error, ``kind`` naming the exception class
+    A1111 would have raised."""
 
-    def __init__(self, message: str, *, status: int = 500, kind: str = "RuntimeError") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    code = "runtime_error"
+    http_status = 500
+
+    def __init__(self, message: str, *, http_status: int = 500, kind: str = "RuntimeError") -> None:
+        super().__init__(message, http_status=http_status)
         self.kind = kind
 
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """One txt2img/img2img request, validated and in our terms (see serializers.py)."""
+    """One txt2img/img2img request, validated and in our terms (see serializers.py): the job's
+    parameters (A1111's defaults filled in) and what an A1111 call adds to them."""
 
-    prompt: str
-    negative_prompt: str = ""
-    seed: int = -1
-    sampler: str = "Euler"
-    steps: int = 50
-    cfg_scale: float = 7.0
-    width: int | None = None
-    height: int | None = None
-    batch_size: int = 1
+    job: JobParams
+    # override_settings.CLIP_stop_at_last_layers; None: the member's option (job.clip_skip unused)
+    clip_skip: int | None = None
     n_iter: int = 1
-    denoising_strength: float = 0.75
     init_image: bytes | None = None
     checkpoint: str | None = None
-    clip_skip: int | None = None
     send_images: bool = True
     ignored: list[str] = field(default_factory=list)
 
@@ -114,8 +113,10 @@ def _checkpoint_named(value: object, loc: list[str | int]) -> Checkpoint:
 
 
 def _clip_skip(value: object, loc: list[str | int]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
-        raise SdApiFieldError(loc, "Must be a whole number between 1 and 12.")
+    if not isinstance(value, int) or value not in CLIP_SKIP:
+        raise SdApiFieldError(
+            loc, f"Must be a whole number between {CLIP_SKIP.min} and {CLIP_SKIP.max}."
+        )
     return value
 
 
@@ -127,16 +128,16 @@ def generate(*, user: User, params: GenerationParams) -> GenerationResult:
         else checkpoint_of(user=user)
     )
     if checkpoint is None:
-        raise SdApiRuntimeError("No model to generate with.", status=503)
-    clip_skip = params.clip_skip or options_of(user=user).clip_skip
+        raise SdApiRuntimeError("No model to generate with.", http_status=503)
+    job = replace(params.job, clip_skip=params.clip_skip or options_of(user=user).clip_skip)
     # Screened before the all-or-nothing transaction below, so a refusal stays on record.
     prompts_check(
         user=user,
         model_version=checkpoint.version,
-        prompt=params.prompt,
-        negative_prompt=params.negative_prompt,
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
     )
-    jobs = _jobs_submit(user=user, params=params, checkpoint=checkpoint, clip_skip=clip_skip)
+    jobs = _jobs_submit(user=user, params=params, job=job, checkpoint=checkpoint)
     ids = [job.pk for job in jobs]
     _inflight_set(user, ids)
     try:
@@ -148,28 +149,18 @@ def generate(*, user: User, params: GenerationParams) -> GenerationResult:
 
 @transaction.atomic
 def _jobs_submit(
-    *, user: User, params: GenerationParams, checkpoint: Checkpoint, clip_skip: int
+    *, user: User, params: GenerationParams, job: JobParams, checkpoint: Checkpoint
 ) -> list[GenerationJob]:
     """All of the request's jobs or none: a rejected n-th job rolls back the ones before it."""
     jobs = []
     for index in range(params.n_iter):
-        seed = params.seed + index * params.batch_size if params.seed >= 0 else -1
+        seed = job.seed + index * job.batch_size if job.seed >= 0 else RANDOM_SEED
         jobs.append(
             job_submit(
                 user=user,
                 model_version=checkpoint.version,
-                prompt=params.prompt,
-                negative_prompt=params.negative_prompt,
-                seed=seed,
-                steps=params.steps,
-                cfg_scale=params.cfg_scale,
-                width=params.width,
-                height=params.height,
-                sampler=params.sampler,
-                batch_size=params.batch_size,
-                clip_skip=clip_skip,
+                **asdict(replace(job, seed=seed)),
                 init_image=params.init_image,
-                denoising_strength=params.denoising_strength,
             )
         )
     return jobs
@@ -193,7 +184,7 @@ def jobs_wait(*, job_ids: list[int], timeout: float) -> list[GenerationJob]:
                     job_cancel(job=job, user=job.user)
             raise SdApiRuntimeError(
                 f"The pictures were not ready within {timeout:g} seconds; the jobs were cancelled.",
-                status=504,
+                http_status=504,
                 kind="TimeoutError",
             )
         time.sleep(WAIT_POLL_SECONDS)
@@ -240,7 +231,9 @@ def _result(
     failed = [job for job in jobs if job.state in (job.State.FAILED, job.State.BLOCKED)]
     if failed:
         status = 422 if failed[0].state == GenerationJob.State.BLOCKED else 500
-        raise SdApiRuntimeError(failed[0].error or failed[0].get_state_display(), status=status)
+        raise SdApiRuntimeError(
+            failed[0].error or failed[0].get_state_display(), http_status=status
+        )
     images: list[Image] = []
     for job in jobs:
         images.extend(job.images.order_by("pk"))
@@ -253,11 +246,11 @@ def _result(
     seeds = [int(image.seed if image.seed is not None else -1) for image in images]
     count = len(images)
     info: dict[str, Any] = {
-        "prompt": params.prompt,
-        "all_prompts": [params.prompt] * count,
-        "negative_prompt": params.negative_prompt,
-        "all_negative_prompts": [params.negative_prompt] * count,
-        "seed": seeds[0] if seeds else params.seed,
+        "prompt": params.job.prompt,
+        "all_prompts": [params.job.prompt] * count,
+        "negative_prompt": params.job.negative_prompt,
+        "all_negative_prompts": [params.job.negative_prompt] * count,
+        "seed": seeds[0] if seeds else params.job.seed,
         "all_seeds": seeds,
         "subseed": -1,
         "all_subseeds": [-1] * count,
@@ -267,7 +260,7 @@ def _result(
         "sampler_name": head.sampler,
         "cfg_scale": head.cfg_scale,
         "steps": head.steps,
-        "batch_size": params.batch_size,
+        "batch_size": params.job.batch_size,
         "restore_faces": False,
         "face_restoration_model": None,
         "sd_model_name": checkpoint.model_name,

@@ -25,7 +25,6 @@ from rest_framework.views import APIView, exception_handler
 
 from accounts.authentication import BasicCredentialsAuthentication
 from accounts.models import User
-from generation.errors import GenerationRejected, PromptBlocked
 from generation.sdapi import selectors, services
 from generation.sdapi.mapping import BadImage, image_b64_decode, infotext_parse
 from generation.sdapi.serializers import (
@@ -40,6 +39,7 @@ from generation.sdapi.serializers import (
     SdModelSerializer,
     Txt2ImgRequestSerializer,
 )
+from visionary.errors import ApplicationError, Invalid
 
 logger = logging.getLogger(__name__)
 TAG = "sdapi (AUTOMATIC1111-compatible)"
@@ -86,20 +86,6 @@ def _runtime_response(kind: str, message: str, http_status: int) -> Response:
     )
 
 
-def _rejected_response(exc: DjangoValidationError) -> Response:
-    """A refused job: a field value becomes a validation 422, anything else (a refused prompt,
-    the queue limit) a runtime-error 422 with the message."""
-    if hasattr(exc, "error_dict"):
-        items: list[dict[str, Any]] = []
-        for name, messages in exc.message_dict.items():
-            if name in REQUEST_FIELDS or name in FIELD_LOCATIONS:
-                loc = FIELD_LOCATIONS.get(name, ["body", name])
-                items.extend({"loc": loc, "msg": m, "type": "value_error"} for m in messages)
-        if items:
-            return _validation_response(items)
-    return _runtime_response(type(exc).__name__, " ".join(exc.messages), 422)
-
-
 def sdapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(_detail_items(exc.detail, ["body"]))
@@ -107,19 +93,44 @@ def sdapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
         return _validation_response(
             [{"loc": ["body"], "msg": str(exc.detail), "type": "value_error.jsondecode"}]
         )
-    if isinstance(exc, services.SdApiFieldError):
-        return _validation_response([{"loc": exc.loc, "msg": exc.message, "type": "value_error"}])
-    if isinstance(exc, PromptBlocked):
-        return _runtime_response("PromptBlocked", exc.text, 422)
-    if isinstance(exc, GenerationRejected | DjangoValidationError):
-        return _rejected_response(exc)
-    if isinstance(exc, services.SdApiRuntimeError):
-        return _runtime_response(exc.kind, exc.message, exc.status)
+    if isinstance(exc, ApplicationError | DjangoValidationError):
+        return _domain_error_response(exc)
     response = exception_handler(exc, context)
     if response is not None:
         return response
     logger.exception("sdapi request failed")
     return _runtime_response("RuntimeError", "Internal error.", 500)
+
+
+def _domain_error_response(exc: ApplicationError | DjangoValidationError) -> Response:
+    """Our domain errors in A1111's shapes: a bad value of the request is FastAPI's 422
+    validation list; anything else (a refused prompt, the queue limit, a failed job) is A1111's
+    runtime error, named for its class, with all its messages and its status (422 for a refused
+    request, as FastAPI answers it)."""
+    items = _request_field_items(exc)
+    if items:
+        return _validation_response(items)
+    if isinstance(exc, DjangoValidationError):
+        return _runtime_response(type(exc).__name__, " ".join(exc.messages), 422)
+    kind = exc.kind if isinstance(exc, services.SdApiRuntimeError) else type(exc).__name__
+    return _runtime_response(kind, str(exc.message), exc.http_status)
+
+
+def _request_field_items(exc: ApplicationError | DjangoValidationError) -> list[dict[str, Any]]:
+    """FastAPI's detail items for the request's own fields that a validation error names; a
+    refusal with another code (prompt_blocked) is never one, whichever field it concerns."""
+    if isinstance(exc, services.SdApiFieldError):
+        return [{"loc": exc.loc, "msg": str(exc.message), "type": "value_error"}]
+    if not isinstance(exc, DjangoValidationError) or not hasattr(exc, "error_dict"):
+        return []
+    if isinstance(exc, Invalid) and exc.code != Invalid.code:
+        return []
+    items: list[dict[str, Any]] = []
+    for name, messages in exc.message_dict.items():
+        if name in REQUEST_FIELDS or name in FIELD_LOCATIONS:
+            loc = FIELD_LOCATIONS.get(name, ["body", name])
+            items.extend({"loc": loc, "msg": m, "type": "value_error"} for m in messages)
+    return items
 
 
 class SdApiView(APIView):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from gallery.models import Image
 from generation.errors import GenerationRejected, NotYourJob
+from generation.messages import cancelled_message
 from generation.models import GenerationJob
 from generation.realtime import job_publish
 from generation.services.queue import queue_positions_publish
@@ -35,7 +36,7 @@ def job_cancel(*, job: GenerationJob, user: User) -> GenerationJob:
         locked.state = GenerationJob.State.CANCELLED
         locked.finished_at = timezone.now()
         locked.save(update_fields=["state", "finished_at"])
-        transaction.on_commit(lambda: job_publish(locked.pk, {"type": "cancelled"}))
+        transaction.on_commit(lambda: job_publish(locked.pk, cancelled_message()))
         transaction.on_commit(queue_positions_publish)
     elif locked.state == GenerationJob.State.RUNNING:
         # The worker checks this flag (in the shared cache) after every step.

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from gallery.models import Image, ImageLora
-from gallery.selectors import withheld_notices
 from generation.models import GenerationJob
 from modelhub.models import ModelVersion
 from moderation.imagefilter import Rating
@@ -60,10 +58,3 @@ def _loras_link(image: Image, job: GenerationJob) -> None:
     ImageLora.objects.bulk_create(
         ImageLora(image=image, version_id=pk, weight=weights[pk]) for pk in existing
     )
-
-
-def job_done_message(job: GenerationJob) -> dict[str, Any]:
-    """The realtime "done" message: the pictures that may be shown, and a notice for each one
-    the image classifier withheld."""
-    urls = [image.get_file_url() for image in job.images.order_by("pk")]
-    return {"type": "done", "images": urls, "withheld": withheld_notices(job_id=job.pk)}

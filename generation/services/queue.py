@@ -13,8 +13,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from generation.messages import error_message, queue_message
 from generation.models import GenerationJob
-from generation.realtime import job_publish
+from generation.realtime import Publication, jobs_publish
 from generation.selectors import queue_order
 from visionary.celery import app as celery_app
 
@@ -82,9 +83,12 @@ def job_companions_claim(*, head: GenerationJob, worker: str) -> list[Generation
 
 
 def queue_positions_publish(limit: int = 200) -> None:
-    """Tell every waiting job (the first ``limit``) its place in the queue."""
-    for position, job in enumerate(queue_order(limit=limit), start=1):
-        job_publish(job.pk, {"type": "queue", "position": position})
+    """Tell every waiting job (the first ``limit``) its place in the queue, all in one push (one
+    cache write, one hop to the event loop), as a batched call reports its steps."""
+    order = queue_order(limit=limit)
+    jobs_publish(
+        [Publication(job.pk, queue_message(position)) for position, job in enumerate(order, 1)]
+    )
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ def jobs_reap(*, now: datetime | None = None) -> ReapResult:
         )
     )
     requeued, failed = [], []
+    errors: list[Publication] = []
     for job in stale:
         if job.attempts >= settings.GENERATION_MAX_ATTEMPTS:
             job.state = GenerationJob.State.FAILED
@@ -115,10 +120,7 @@ def jobs_reap(*, now: datetime | None = None) -> ReapResult:
             job.finished_at = now
             job.save(update_fields=["state", "error", "finished_at"])
             failed.append(job.pk)
-            message = job.error
-            transaction.on_commit(
-                partial(job_publish, job.pk, {"type": "error", "message": message})
-            )
+            errors.append(Publication(job.pk, error_message(job.error)))
         else:
             job.state = GenerationJob.State.QUEUED
             job.worker = ""
@@ -126,6 +128,8 @@ def jobs_reap(*, now: datetime | None = None) -> ReapResult:
             job.save(update_fields=["state", "worker", "heartbeat_at"])
             requeued.append(job.pk)
             transaction.on_commit(partial(job_enqueue, job.pk))
+    if errors:
+        transaction.on_commit(partial(jobs_publish, errors))
     if stale:
         logger.warning("stale jobs reaped", extra={"requeued": requeued, "failed": failed})
         transaction.on_commit(queue_positions_publish)

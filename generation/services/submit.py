@@ -19,20 +19,20 @@ from accounts.models import User
 from gallery.selectors import images_withheld_of_job
 from generation.errors import GenerationRejected, NotYourJob, PromptBlocked
 from generation.models import GenerationJob
+from generation.params import DEFAULTS, PROMPT_MAX_CHARS, SIZE_MIN, SIZE_MULTIPLE, size_allowed
 from generation.prompt_syntax import PromptSyntaxError, loras_extract
 from generation.realtime import job_publish
-from generation.services.images import image_store, job_done_message
+from generation.selectors import job_done_message
+from generation.services.images import image_store
 from generation.services.queue import job_enqueue
 from modelhub.models import ModelVersion
 from modelhub.selectors import lora_by_name, version_primary_file
 from moderation.imagefilter import Rating
-from moderation.levels import Level
 from moderation.services import Refusal, prompts_screen
+from visionary.levels import Level
 from visionary.uploads import image_upload_open
 
 logger = logging.getLogger(__name__)
-MAX_SEED = 2**32 - 1
-PROMPT_MAX_CHARS = 2000
 
 
 def job_submit(
@@ -40,22 +40,23 @@ def job_submit(
     user: User,
     model_version: ModelVersion,
     prompt: str,
-    negative_prompt: str = "",
-    seed: int = -1,
-    steps: int = 20,
-    cfg_scale: float | None = None,
-    width: int | None = None,
-    height: int | None = None,
-    sampler: str = "Euler a",
-    batch_size: int = 1,
-    clip_skip: int = 1,
+    negative_prompt: str = DEFAULTS.negative_prompt,
+    seed: int = DEFAULTS.seed,
+    steps: int = DEFAULTS.steps,
+    cfg_scale: float | None = DEFAULTS.cfg_scale,
+    width: int | None = DEFAULTS.width,
+    height: int | None = DEFAULTS.height,
+    sampler: str = DEFAULTS.sampler,
+    batch_size: int = DEFAULTS.batch_size,
+    clip_skip: int = DEFAULTS.clip_skip,
     init_image: IO[bytes] | bytes | None = None,
-    denoising_strength: float = 0.75,
+    denoising_strength: float = DEFAULTS.denoising_strength,
     share_live: bool = False,
     enqueue: bool = True,
 ) -> GenerationJob:
     """Validate, record the job as queued and wake a worker once the row is committed.
 
+    Defaults and limits are generation.params' (the job model's validators check the ranges).
     Every problem is raised as GenerationRejected (field -> message) before anything is
     written: a rejected request leaves no row and no file behind. The one exception is a prompt
     the filter refuses: it is recorded as a blocked job (its category; no worker ever sees it)
@@ -68,11 +69,11 @@ def job_submit(
     width = width or model_version.default_width
     height = height or model_version.default_height
     for name, value in (("width", width), ("height", height)):
-        if value % 8 or not 64 <= value <= model_version.max_size:
+        if not size_allowed(value, largest=model_version.max_size):
             raise GenerationRejected(
                 {
-                    name: _("Must be a multiple of 8 between 64 and %(max)s.")
-                    % {"max": model_version.max_size}
+                    name: _("Must be a multiple of %(multiple)s between %(min)s and %(max)s.")
+                    % {"multiple": SIZE_MULTIPLE, "min": SIZE_MIN, "max": model_version.max_size}
                 }
             )
     queued = GenerationJob.objects.filter(user=user, state=GenerationJob.State.QUEUED).count()
@@ -275,7 +276,7 @@ def job_rerun(*, job: GenerationJob, user: User) -> GenerationJob:
         batch_size=job.batch_size,
         clip_skip=job.clip_skip,
         init_image=init_image,
-        denoising_strength=job.denoising_strength or 0.75,
+        denoising_strength=job.denoising_strength or DEFAULTS.denoising_strength,
         share_live=job.share_live,
     )
 
@@ -342,7 +343,7 @@ def _answer_from_result_cache(job: GenerationJob) -> bool:
     job.save(
         update_fields=["state", "seed_used", "progress_step", "started_at", "finished_at", "worker"]
     )
-    done = job_done_message(job)
+    done = job_done_message(job=job)
     transaction.on_commit(lambda: job_publish(job.pk, done))
     logger.info("job answered from the result cache", extra={"job_id": job.pk})
     return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from typing import Any
 
@@ -16,13 +15,23 @@ from PIL import Image as PILImage
 
 from generation.errors import GenerationRejected
 from generation.infotext import Recipe, infotext_build, png_with_infotext
+from generation.messages import (
+    cancelled_message,
+    error_message,
+    live_done_message,
+    live_status_message,
+    preview_message,
+    progress_message,
+    status_message,
+)
 from generation.metrics import generation_timing_record
 from generation.models import GenerationJob
+from generation.params import DEFAULTS, random_seed
 from generation.prompt_syntax import loras_extract
 from generation.realtime import Publication, job_publish, jobs_publish
-from generation.selectors import live_card
+from generation.selectors import job_done_message
 from generation.services.control import cancel_key
-from generation.services.images import image_store, job_done_message
+from generation.services.images import image_store
 from generation.services.queue import job_claim, job_claim_next, job_companions_claim
 from generation.worker.engine.previews import preview_data_url
 from generation.worker.engine.runner import Interrupted, LoraWeights, RenderRequest, Row, render
@@ -32,7 +41,6 @@ from modelhub.selectors import version_primary_file
 from moderation.imagefilter import Rating, image_rate
 
 logger = logging.getLogger(__name__)
-MAX_SEED = 2**32 - 1
 
 
 class ProgressReporter:
@@ -73,17 +81,12 @@ class ProgressReporter:
         self.last_sent = now
         elapsed = now - self.started
         eta = elapsed / step * (total - step) if step else None
-        progress = {
-            "type": "progress",
-            "step": step,
-            "total": total,
-            "eta_s": round(eta, 2) if eta is not None else None,
-        }
+        progress = progress_message(step=step, total=total, eta_s=eta)
         outgoing = [Publication(self.job_id, progress, live=progress if self.live else None)]
         every = settings.GENERATION_PREVIEW_EVERY_STEPS
         if latents is not None and every and step % every == 0 and step < total:
             image = preview_data_url(latents, base_model=self.base_model)
-            preview = {"type": "preview", "step": step, "image": image}
+            preview = preview_message(step=step, image=image)
             outgoing.append(
                 Publication(self.job_id, preview, "preview", preview if self.live else None)
             )
@@ -154,8 +157,8 @@ def _jobs_run_claimed(jobs: list[GenerationJob]) -> list[GenerationJob]:
     or failed with a reason."""
     statuses = []
     for job in jobs:
-        status = {"type": "status", "state": job.state, "batch": len(jobs)}
-        live = {**status, **live_card(job)} if job.share_live else None
+        status = status_message(job.state, batch=len(jobs))
+        live = live_status_message(job, status) if job.share_live else None
         statuses.append(Publication(job.pk, status, live=live))
     jobs_publish(statuses)
     if len(jobs) > 1:
@@ -219,7 +222,7 @@ def _jobs_render(jobs: list[GenerationJob], progress: _BatchProgress) -> dict[in
         raise GenerationRejected(_("This model has no weights to generate with."))
     pipe = model_cache_acquire(model_file)
     # picture i of a job uses seed + i, which must stay a valid seed
-    seeds = {job.pk: job.seed if job.seed >= 0 else secrets.randbelow(MAX_SEED - 4) for job in jobs}
+    seeds = {job.pk: job.seed if job.seed >= 0 else random_seed() for job in jobs}
     request = RenderRequest(
         rows=tuple(
             Row(
@@ -238,7 +241,7 @@ def _jobs_render(jobs: list[GenerationJob], progress: _BatchProgress) -> dict[in
         clip_skip=head.clip_skip,
         loras=_lora_weights(head),
         init_image=_init_image(head),
-        denoising_strength=head.denoising_strength or 0.75,
+        denoising_strength=head.denoising_strength or DEFAULTS.denoising_strength,
     )
     started = time.perf_counter()  # the pipeline call alone: loading and PNG encoding excluded
     groups = render(pipe, request, on_step=progress.on_step, should_stop=progress.should_stop)
@@ -298,8 +301,8 @@ def _job_succeed(*, job: GenerationJob, images: list[Rendered]) -> GenerationJob
     job.progress_step = job.steps_total
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "progress_step", "finished_at", "seed_used"])
-    done = job_done_message(job)
-    live = {"type": "done"} if job.share_live else None  # pictures stay private until published
+    done = job_done_message(job=job)
+    live = live_done_message() if job.share_live else None  # pictures stay private until published
     transaction.on_commit(lambda: job_publish(job.pk, done, live=live))
     logger.info("job succeeded", extra={"job_id": job.pk})
     return job
@@ -314,7 +317,7 @@ def _job_fail(*, job: GenerationJob, message: str) -> GenerationJob:
     job.error = message
     job.finished_at = timezone.now()
     job.save(update_fields=["state", "error", "finished_at"])
-    error = {"type": "error", "message": message}
+    error = error_message(message)
     transaction.on_commit(
         lambda: job_publish(job.pk, error, live=error if job.share_live else None)
     )
@@ -328,7 +331,7 @@ def _job_finish_cancelled(*, job: GenerationJob) -> GenerationJob:
         job.state = GenerationJob.State.CANCELLED
         job.finished_at = timezone.now()
         job.save(update_fields=["state", "finished_at"])
-        cancelled = {"type": "cancelled"}
+        cancelled = cancelled_message()
         transaction.on_commit(
             lambda: job_publish(job.pk, cancelled, live=cancelled if job.share_live else None)
         )

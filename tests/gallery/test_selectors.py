@@ -24,13 +24,6 @@ def test_published_lists_only_published_images(db):
     assert list(images_published()) == [public]
 
 
-def test_published_filters_by_prompt_ignoring_case(db):
-    owl = ImageFactory(published=True, prompt="A snowy Owl at dusk")
-    ImageFactory(published=True, prompt="a red fox")
-
-    assert list(images_published(query="owl")) == [owl]
-
-
 def test_published_lists_newest_first(db):
     older = ImageFactory(published=True)
     newer = ImageFactory(published=True)

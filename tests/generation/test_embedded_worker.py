@@ -50,12 +50,12 @@ def test_the_embedded_beat_sends_every_scheduled_task(settings, monkeypatch):
     monkeypatch.setattr(embedded_worker.app, "send_task", lambda name, *a, **k: sent.append(name))
     settings.CELERY_BEAT_SCHEDULE = {
         "reap": {"task": "generation.tasks.jobs_reap", "schedule": 0.05},
-        "purge": {"task": "moderation.tasks.quarantine_purge", "schedule": 0.05},
+        "purge": {"task": "gallery.tasks.quarantine_purge", "schedule": 0.05},
     }
     embedded_worker._beat_start()
     try:
         deadline = time.monotonic() + 5
-        while {"generation.tasks.jobs_reap", "moderation.tasks.quarantine_purge"} - set(sent):
+        while {"generation.tasks.jobs_reap", "gallery.tasks.quarantine_purge"} - set(sent):
             assert time.monotonic() < deadline, sent
             time.sleep(0.02)
     finally:

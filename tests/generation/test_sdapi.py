@@ -260,7 +260,7 @@ def test_wait_timeout_cancels_the_jobs(member, tiny_version):
     job = job_submit(user=member, model_version=tiny_version, prompt="x", enqueue=False)
     with pytest.raises(sdapi_services.SdApiRuntimeError) as caught:
         sdapi_services.jobs_wait(job_ids=[job.pk], timeout=0)
-    assert caught.value.status == 504
+    assert caught.value.http_status == 504
     job.refresh_from_db()
     assert job.state == GenerationJob.State.CANCELLED
 

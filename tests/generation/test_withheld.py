@@ -23,8 +23,8 @@ from generation.services import job_submit
 from generation.worker import execute
 from generation.worker.execute import job_run
 from moderation.imagefilter import Rating
-from moderation.levels import Level
-from moderation.services import quarantine_purge
+from visionary.levels import Level
+from gallery.services import quarantine_purge
 from tests.accounts.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -180,4 +180,4 @@ def test_the_purge_leaves_shown_pictures_alone(member, tiny_version, settings):
 
 def test_the_purge_runs_as_a_periodic_task(settings):
     schedule = settings.CELERY_BEAT_SCHEDULE["purge-expired-quarantine"]
-    assert schedule["task"] == "moderation.tasks.quarantine_purge"
+    assert schedule["task"] == "gallery.tasks.quarantine_purge"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image as PILImage
 
 from moderation.imagefilter import Rating, image_rate, rating_from_detections
-from moderation.levels import Level, level_parse
+from visionary.levels import Level, level_parse
 
 RULES = {
     "FEMALE_GENITALIA_EXPOSED": ("X", 0.35),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from moderation.levels import Level
+from visionary.levels import Level
 from moderation.models import FilterTerm
 from moderation.services import prompts_screen, terms_seed, text_screen
 from moderation.textfilter import Category

@@ -1,7 +1,8 @@
 """The one error body of the REST API: every 4xx (and an unexpected 5xx) under /api/ is answered as
-``{"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"steps": ["..."]}}}``.
-Other DRF views (the A1111-compatible /sdapi/v1/) keep DRF's default handling, so they can answer
-in AUTOMATIC1111's own error style."""
+``{"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"steps": ["..."]}}}``;
+an ApplicationError adds its ``extra`` (e.g. prompt_blocked's category and job). Other DRF views
+(the A1111-compatible /sdapi/v1/) keep DRF's default handling, so they can answer in
+AUTOMATIC1111's own error style."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from generation.errors import NotYourJob, PromptBlocked
+from visionary.errors import ApplicationError, Invalid
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +31,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     request = context.get("request")
     if request is None or not request.path.startswith(API_PATH_PREFIX):
         return drf_exception_handler(exc, context)
-    if isinstance(exc, PromptBlocked):
-        # Refused by the prompt filter: the category and the blocked job on record, never the term.
-        body = error_body(400, "prompt_blocked", exc.text, {exc.field: [exc.text]})
-        body["error"] |= {"category": exc.category, "job": exc.job_id}
-        return Response(body, status=400)
+    if isinstance(exc, DjangoValidationError):
+        exc = Invalid.of(exc)
+    if isinstance(exc, ApplicationError):
+        return Response(application_error_body(exc), status=exc.http_status)
     api_exc = _as_api_exception(exc)
     if api_exc is None:
         # A bug: logged with its traceback here, never shown to the caller.
@@ -48,21 +48,19 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def application_error_body(exc: ApplicationError) -> dict[str, Any]:
+    """A domain error as the error body: its status, code, message, field errors and extras."""
+    message = " ".join(exc.non_field_errors) or _("Some fields are not valid; see “fields”.")
+    body = error_body(exc.http_status, exc.code, message, exc.field_errors)
+    body["error"] |= exc.extra
+    return body
+
+
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
-    """Our domain errors and Django's as the DRF exception that says the same."""
+    """Django's errors as the DRF exception that says the same."""
     if isinstance(exc, exceptions.APIException):
         return exc
-    if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            detail: Any = {
-                (NON_FIELD if field == "__all__" else field): messages
-                for field, messages in exc.message_dict.items()
-            }
-        else:
-            detail = exc.messages
-        return exceptions.ValidationError(detail)
-    if isinstance(exc, NotYourJob | Http404 | ObjectDoesNotExist):
-        # Another member's job is "not found": its existence is not revealed.
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
@@ -114,8 +112,8 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
     status = serializers.IntegerField(help_text="The HTTP status, repeated.")
     code = serializers.CharField(
         help_text="Machine-readable: invalid, prompt_blocked, not_authenticated, "
-        "authentication_failed, permission_denied, not_found, method_not_allowed, throttled, "
-        "parse_error..."
+        "authentication_failed, permission_denied, not_found, conflict, method_not_allowed, "
+        "throttled, parse_error, unavailable..."
     )
     message = serializers.CharField(help_text="For people; translated to the caller's language.")
     fields = serializers.DictField(  # type: ignore[assignment]

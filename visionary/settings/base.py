@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "channels",
     "axes",
     "accounts",
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "gallery",
     "social",
     "moderation",
+    # The project package itself: its management commands (serve) compose every app.
+    "visionary",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so it sees a view's uncaught domain error first: a page with its status, never a traceback.
+    "visionary.middleware.ApplicationErrorMiddleware",
 ]
 METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics asks for "Authorization: Bearer <it>" when set
 METRICS_REQUIRE_TOKEN = env_bool("METRICS_REQUIRE_TOKEN", False)  # without a token: 403
@@ -329,7 +334,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(GENERATION_REAP_INTERVAL_SECONDS),
     },
     "purge-expired-quarantine": {
-        "task": "moderation.tasks.quarantine_purge",
+        "task": "gallery.tasks.quarantine_purge",
         "schedule": float(MODERATION_PURGE_INTERVAL_SECONDS),
     },
 }

@@ -8,6 +8,8 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from visionary.levels import level_parse
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -62,8 +64,6 @@ def env_path(name: str, default: Path) -> Path:
 
 def env_level(name: str, default: str) -> int:
     """A content level label (PG, PG-13, R, X) as its number, for comparisons."""
-    from moderation.levels import level_parse
-
     raw = os.environ.get(name) or default
     try:
         return int(level_parse(raw))

@@ -1,4 +1,7 @@
-"""Content levels of pictures, as film ratings: PG < PG-13 < R < X."""
+"""Content levels, as film ratings: PG < PG-13 < R < X.
+
+A site-wide vocabulary kept in the lowest layer: settings parse MODERATION_MAX_LEVEL with it, and
+members' browsing levels (accounts), moderation, models and pictures all rate content with it."""
 
 from __future__ import annotations
 
