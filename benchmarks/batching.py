@@ -39,14 +39,15 @@ def main() -> None:
     from generation.models import GenerationJob
     from generation.services import job_submit
     from generation.worker.execute import job_run
-    from generation.worker.runtime import model_cache_acquire
+    from generation.worker.runtime import model_cache_use
     from modelhub.selectors import version_default, version_primary_file
 
     version = version_default()
     assert version is not None
     model_file = version_primary_file(version=version)
     assert model_file is not None
-    model_cache_acquire(model_file)  # both ways start warm
+    with model_cache_use(model_file, width=args.size, height=args.size, batch=1):
+        pass  # both ways start warm
     members = [
         User.objects.get_or_create(username=f"bench{n}", defaults={"email": f"b{n}@example.com"})[0]
         for n in range(args.jobs)

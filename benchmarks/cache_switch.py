@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/cache_switch.py [--rounds 20]
 
 Builds two tiny pipelines locally, then alternates between them through the real ModelCache
-(byte budget large enough for both): cold = first acquire (load from disk), warm = every later
+(byte budget large enough for both): cold = first use (load from disk), warm = every later
 switch. Prints medians and the ratio (goal <= 0.02)."""
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ def main() -> None:
         cache = ModelCache(ram_budget_bytes=1024**3)
         for i, directory in enumerate(dirs):
             started = time.perf_counter()
-            cache.acquire(str(i), lambda d=directory: pipeline_load(d))
+            with cache.use(str(i), lambda d=directory: pipeline_load(d)):
+                pass
             cold.append(time.perf_counter() - started)
 
     warm: list[float] = []
     for n in range(args.rounds * 10):
         key = str(n % 2)
         started = time.perf_counter()
-        cache.acquire(key, lambda: pipeline_load(dirs[0]))
+        with cache.use(key, lambda: pipeline_load(dirs[0])):
+            pass
         warm.append(time.perf_counter() - started)
     assert cache.stats.misses == 2 and cache.stats.evictions == 0
 

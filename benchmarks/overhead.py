@@ -56,7 +56,7 @@ def main() -> None:
     from generation.routing import websocket_urlpatterns
     from generation.services import job_submit
     from generation.worker.engine.runner import TextToImage, text_to_image
-    from generation.worker.runtime import model_cache_acquire
+    from generation.worker.runtime import model_cache_use
     from modelhub.selectors import version_default, version_primary_file
     from visionary.embedded_worker import embedded_worker_start, embedded_worker_stop
 
@@ -95,20 +95,20 @@ def main() -> None:
 
     def direct(seed: int) -> float:
         started = time.perf_counter()
-        pipe = model_cache_acquire(model_file)
-        text_to_image(
-            pipe,
-            TextToImage(
-                prompt=prompt,
-                negative_prompt="",
-                steps=args.steps,
-                cfg_scale=7.0,
-                width=args.size,
-                height=args.size,
-                sampler="Euler a",
-                seed=seed,
-            ),
-        )
+        with model_cache_use(model_file, width=args.size, height=args.size, batch=1) as pipe:
+            text_to_image(
+                pipe,
+                TextToImage(
+                    prompt=prompt,
+                    negative_prompt="",
+                    steps=args.steps,
+                    cfg_scale=7.0,
+                    width=args.size,
+                    height=args.size,
+                    sampler="Euler a",
+                    seed=seed,
+                ),
+            )
         return time.perf_counter() - started
 
     # Warm both paths (model load, first scheduler build), then alternate them.

@@ -8,7 +8,7 @@ seeded job mix twice (models by a Zipf-like popularity, members at random) with
 ``job_submit(..., enqueue=False)`` and drains it with the real fair claim,
 ``job_claim_next``: once with affinity (each worker passes the versions its cache holds) and once
 without (``frozenset()``). Simulated workers take turns, each with its own ModelCache whose byte
-budget (measured from the tensors) holds 3 models. Every claimed job really acquires its pipeline
+budget (measured from the tensors) holds 3 models. Every claimed job really uses its pipeline
 (a miss really loads it from disk); the diffusion steps are not run, the job is marked succeeded.
 Prints loads, hit rate and peak bytes per tier against the budget for each pass, and the ratio
 of loads without affinity to loads with it."""
@@ -23,7 +23,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -152,10 +151,10 @@ def main() -> None:
             if job is None:
                 break
             path = paths[job.model_version_id]
-            pipe: Any = cache.acquire(
+            with cache.use(
                 str(job.model_version_id), lambda path=path: pipeline_load(path)
-            )
-            assert pipe is not None
+            ) as pipe:
+                assert pipe is not None
             del pipe
             # Never above the budget, checked independently of the cache's own books too.
             assert len(cache.held_keys()) * model_bytes <= budget
@@ -196,7 +195,7 @@ def main() -> None:
         "on this CPU-only machine: its budget is 0)"
     )
     print(
-        "each claimed job acquires its pipeline (a miss really loads it from disk); "
+        "each claimed job uses its pipeline (a miss really loads it from disk); "
         "diffusion steps are not run, the job is marked succeeded"
     )
     print(f"setup (build + register {args.models} pipelines): {build_seconds:.1f} s")
@@ -214,7 +213,7 @@ def main() -> None:
     ]
     for label, cell in rows:
         print(f"{label:34}{cell(with_affinity):>15}{cell(without):>15}")
-    print("peak bytes never above the budget: checked after every acquire and inside the cache")
+    print("peak bytes never above the budget: checked after every use and inside the cache")
     print(f"loads without / with affinity: {without.loads / max(with_affinity.loads, 1):.2f}")
 
 

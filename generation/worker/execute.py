@@ -35,7 +35,7 @@ from generation.services.images import image_store
 from generation.services.queue import job_claim, job_claim_next, job_companions_claim
 from generation.worker.engine.previews import preview_data_url
 from generation.worker.engine.runner import Interrupted, LoraWeights, RenderRequest, Row, render
-from generation.worker.runtime import held_model_versions, model_cache_acquire
+from generation.worker.runtime import held_model_versions, model_cache_use
 from modelhub.models import ModelFile
 from modelhub.selectors import version_primary_file
 from moderation.imagefilter import Rating, image_rate
@@ -220,7 +220,6 @@ def _jobs_render(jobs: list[GenerationJob], progress: _BatchProgress) -> dict[in
     model_file = version_primary_file(version=head.model_version)
     if model_file is None:
         raise GenerationRejected(_("This model has no weights to generate with."))
-    pipe = model_cache_acquire(model_file)
     # picture i of a job uses seed + i, which must stay a valid seed
     seeds = {job.pk: job.seed if job.seed >= 0 else random_seed() for job in jobs}
     request = RenderRequest(
@@ -243,8 +242,13 @@ def _jobs_render(jobs: list[GenerationJob], progress: _BatchProgress) -> dict[in
         init_image=_init_image(head),
         denoising_strength=head.denoising_strength or DEFAULTS.denoising_strength,
     )
-    started = time.perf_counter()  # the pipeline call alone: loading and PNG encoding excluded
-    groups = render(pipe, request, on_step=progress.on_step, should_stop=progress.should_stop)
+    # The model stays pinned on its device, with the call's working memory reserved, until the
+    # pictures are out; PNG encoding and rating below need neither.
+    with model_cache_use(
+        model_file, width=head.width, height=head.height, batch=request.picture_count
+    ) as pipe:
+        started = time.perf_counter()  # the pipeline call alone: loading and PNG encoding excluded
+        groups = render(pipe, request, on_step=progress.on_step, should_stop=progress.should_stop)
     generation_timing_record(
         steps=head.steps_total,
         seconds=time.perf_counter() - started,

@@ -1,9 +1,12 @@
-"""Per-worker-process state: the model cache shared by every job this process runs."""
+"""Per-worker-process state: the model cache shared by every job this process runs, its budgets
+and the dtype its pipelines load in."""
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from generation import worker_stats
 from generation.worker.engine.cache import ModelCache
+from generation.worker.engine.loading import UnsupportedDtype, pipeline_dtype, vae_run_dtype
+from generation.worker.engine.memory import working_memory_bytes
 from generation.worker.engine.single_file import pipeline_load_file
 from modelhub.models import ModelFile
 
@@ -26,9 +31,10 @@ def held_model_versions() -> frozenset[int]:
     return frozenset(int(key.split(":", 1)[0]) for key in model_cache().held_keys())
 
 
-# Share of a CUDA device's memory the cache takes when MODEL_CACHE_GPU_BYTES is 0 (the rest is
-# for activations while a pipeline runs).
-CUDA_DEFAULT_SHARE = 0.8
+# What a CUDA device keeps outside the cache's budget when MODEL_CACHE_GPU_BYTES is 0: the CUDA
+# context and loaded kernels (~0.5 GiB), cuBLAS/cuDNN workspaces and what the caching allocator
+# holds but cannot reuse. Each call's activations are reserved inside the budget, per call.
+CUDA_SAFETY_MARGIN_BYTES = 2 * 1024**3
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +49,12 @@ def model_cache() -> ModelCache:
                 "budget on that device)"
             )
         total = torch.cuda.get_device_properties(torch.device(device)).total_memory
-        accelerator_budget = int(total * CUDA_DEFAULT_SHARE)
+        accelerator_budget = total - CUDA_SAFETY_MARGIN_BYTES
+        if accelerator_budget <= 0:
+            raise ImproperlyConfigured(
+                f"{device} has {total} bytes, no more than the {CUDA_SAFETY_MARGIN_BYTES} kept "
+                "back for CUDA itself: set MODEL_CACHE_GPU_BYTES"
+            )
     return ModelCache(
         ram_budget_bytes=settings.MODEL_CACHE_RAM_BYTES,
         accelerator_budget_bytes=accelerator_budget,
@@ -51,10 +62,52 @@ def model_cache() -> ModelCache:
     )
 
 
-def model_cache_acquire(model_file: ModelFile) -> Any:
-    """The model's pipeline, ready on the generation device (loaded into RAM first if needed)."""
+@lru_cache(maxsize=1)
+def model_dtype() -> torch.dtype:
+    """The dtype this process loads pipelines in (GENERATION_DTYPE on GENERATION_DEVICE)."""
+    device = settings.GENERATION_DEVICE
     try:
-        return model_cache().acquire(_cache_key(model_file), lambda: pipeline_load_file(model_file))
+        return pipeline_dtype(
+            device, settings.GENERATION_DTYPE, bf16_supported=_bf16_supported(device)
+        )
+    except UnsupportedDtype as exc:
+        raise ImproperlyConfigured(f"GENERATION_DTYPE={settings.GENERATION_DTYPE}: {exc}") from exc
+
+
+def _bf16_supported(device: str) -> bool:
+    kind = torch.device(device).type
+    if kind == "cpu":
+        return True  # torch's CPU kernels cover bf16 (slower than fp32 without AVX512-BF16/AMX)
+    if kind == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return False
+
+
+@contextmanager
+def model_cache_use(model_file: ModelFile, *, width: int, height: int, batch: int) -> Iterator[Any]:
+    """The model's pipeline, ready on the generation device and pinned there for the ``with``
+    block, with working memory for ``batch`` pictures of ``width`` x ``height`` reserved beside
+    it (loaded into RAM first if needed)."""
+
+    def working(pipe: Any, model_bytes: int) -> int:
+        return working_memory_bytes(
+            model_bytes=model_bytes,
+            width=width,
+            height=height,
+            batch=batch,
+            dtype_bytes=pipe.unet.dtype.itemsize,
+            vae_dtype_bytes=vae_run_dtype(pipe).itemsize,
+        )
+
+    cache = model_cache()
+    try:
+        with cache.use(
+            _cache_key(model_file),
+            lambda: pipeline_load_file(model_file, dtype=model_dtype()),
+            working_bytes=working,
+        ) as pipe:
+            model_cache_stats_publish()
+            yield pipe
     finally:
         model_cache_stats_publish()
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from gallery.filters import ImageFilter
 from gallery.selectors import images_published
-from visionary.filters import SEARCH_MAX_LENGTH
 from tests.gallery.factories import ImageFactory
+from visionary.filters import SEARCH_MAX_LENGTH
 
 pytestmark = pytest.mark.django_db
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gallery.models import Image
+from gallery.services import quarantine_purge
 from generation.models import GenerationJob
 from generation.realtime import job_latest_message
 from generation.sdapi import services as sdapi_services
@@ -23,9 +24,8 @@ from generation.services import job_submit
 from generation.worker import execute
 from generation.worker.execute import job_run
 from moderation.imagefilter import Rating
-from visionary.levels import Level
-from gallery.services import quarantine_purge
 from tests.accounts.factories import PASSWORD, UserFactory
+from visionary.levels import Level
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from visionary.levels import Level
 from moderation.models import FilterTerm
 from moderation.services import prompts_screen, terms_seed, text_screen
 from moderation.textfilter import Category
+from visionary.levels import Level
 
 
 def test_text_screen_uses_the_terms_in_the_database(filter_terms: list[FilterTerm]) -> None:

@@ -12,7 +12,7 @@ import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from .env import env_bool, env_int, env_level, env_list, env_path, env_str, env_url
+from .env import env_bool, env_choice, env_int, env_level, env_list, env_path, env_str, env_url
 
 # Lets generic classes such as UserCreationForm[User] be subscripted at run time (typing only).
 django_stubs_ext.monkeypatch()
@@ -266,9 +266,13 @@ USE_TZ = True
 # loaded through RAM, so this must hold the largest model a worker should run.
 MODEL_CACHE_RAM_BYTES = env_int("MODEL_CACHE_RAM_BYTES", 4 * 1024**3, minimum=0)
 # Accelerator memory the model cache may hold when GENERATION_DEVICE is not "cpu" (least recently
-# used models move down to RAM past it). 0 with a "cuda" device means 80% of that device's memory.
+# used models move down to RAM past it), each call's working memory included. 0 with a "cuda"
+# device means the device's memory less a 2 GiB safety margin (the CUDA context, other processes).
 MODEL_CACHE_GPU_BYTES = env_int("MODEL_CACHE_GPU_BYTES", 0, minimum=0)
 GENERATION_DEVICE = env_str("GENERATION_DEVICE", "cpu")
+# dtype pipelines load in: auto = fp32 on the CPU, fp16 on an accelerator; bf16 where supported.
+GENERATION_DTYPES = ("auto", "fp32", "fp16", "bf16")
+GENERATION_DTYPE = env_choice("GENERATION_DTYPE", "auto", GENERATION_DTYPES)
 GENERATION_MAX_QUEUED_PER_USER = env_int("GENERATION_MAX_QUEUED_PER_USER", 10, minimum=1)
 # Compatible queued jobs (same model, size, sampler, steps, CFG, clip skip, LoRAs) of any members
 # share one batched pipeline call of at most this many pictures; 1 turns batching off.

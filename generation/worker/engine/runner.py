@@ -133,6 +133,14 @@ def _img2img(pipe: Any) -> StableDiffusionImg2ImgPipeline | StableDiffusionXLImg
     return cached
 
 
+def _vae_storage_dtype_restore(pipe: Any) -> None:
+    """SDXL pipelines move an fp16 VAE to fp32 around the decode and back after it; a call that
+    failed in between (out of memory, say) left it in fp32, where fp16 latents would not run."""
+    stored = getattr(pipe, "vae_storage_dtype", None)
+    if stored is not None and pipe.vae.dtype != stored:
+        pipe.vae.to(dtype=stored)
+
+
 def render(
     pipe: Any,
     request: RenderRequest,
@@ -141,6 +149,7 @@ def render(
     should_stop: Callable[[], bool] | None = None,
 ) -> list[list[Image.Image]]:
     """Run the call; the pictures come back grouped by row, in row order."""
+    _vae_storage_dtype_restore(pipe)
     runner = _img2img(pipe) if request.init_image is not None else pipe
     runner.scheduler = scheduler_for(
         request.sampler, getattr(pipe, "base_scheduler_config", pipe.scheduler.config)

@@ -11,11 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
 from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 from diffusers.utils import logging as diffusers_logging
 from transformers.utils import logging as transformers_logging
 
-from generation.worker.engine.loading import _clip_skip_compat, pipeline_load
+from generation.worker.engine.loading import pipeline_finish, pipeline_load
 
 if TYPE_CHECKING:
     from modelhub.models import ModelFile
@@ -52,7 +53,12 @@ def single_file_config_dir(base_model: str) -> Path:
 
 
 def pipeline_load_single_file(
-    path: Path, *, base_model: str, device: str = "cpu", config_dir: Path | None = None
+    path: Path,
+    *,
+    base_model: str,
+    device: str = "cpu",
+    config_dir: Path | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> Any:
     """Load a single .safetensors checkpoint offline, the architecture taken from ``config_dir``
     (by default the shipped dir for ``base_model``) so nothing is looked up on a hub."""
@@ -73,23 +79,25 @@ def pipeline_load_single_file(
             "requires_safety_checker": False,
         }
     pipe = pipeline_class.from_single_file(
-        str(path), config=str(config), local_files_only=True, **extra
+        str(path), config=str(config), local_files_only=True, dtype=dtype, **extra
     )
-    pipe.set_progress_bar_config(disable=True)
-    # Each job builds its scheduler from the model's original schedule, whatever ran before.
-    pipe.base_scheduler_config = pipe.scheduler.config
-    _clip_skip_compat(pipe.text_encoder)
-    return pipe.to(device)
+    return pipeline_finish(pipe).to(device)
 
 
-def pipeline_load_file(model_file: ModelFile, *, device: str = "cpu") -> Any:
-    """Load whichever format a registered model file is in: a diffusers folder or one file.
+def pipeline_load_file(
+    model_file: ModelFile, *, device: str = "cpu", dtype: torch.dtype | None = None
+) -> Any:
+    """Load whichever format a registered model file is in: a diffusers folder or one file, in
+    ``dtype`` (None: the loaders' default, fp32).
 
     Formats are compared as strings: the engine stays free of Django model imports."""
+    options: dict[str, Any] = {"device": device}
+    if dtype is not None:
+        options["dtype"] = dtype
     if model_file.format == "diffusers":
-        return pipeline_load(model_file.local_path, device=device)
+        return pipeline_load(model_file.local_path, **options)
     if model_file.format == "safetensors":
         return pipeline_load_single_file(
-            model_file.local_path, base_model=model_file.version.base_model, device=device
+            model_file.local_path, base_model=model_file.version.base_model, **options
         )
     raise ValueError(f"Unknown model file format: {model_file.format!r}")

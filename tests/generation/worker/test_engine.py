@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import random
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -82,12 +84,18 @@ def _sized(size: int) -> dict[str, int]:
     return _Sized(size=size)
 
 
+def _touch(cache: ModelCache, key: str, load: Callable[[], Any]) -> None:
+    """Run a call on ``key`` (nothing stays pinned afterwards)."""
+    with cache.use(key, load):
+        pass
+
+
 def test_cache_evicts_least_recently_used_to_stay_in_budget():
     cache = ModelCache(budget_bytes=100, measure=lambda p: p["size"])
-    cache.acquire("a", lambda: _sized(40))
-    cache.acquire("b", lambda: _sized(40))
-    cache.acquire("a", lambda: _sized(40))  # a becomes most recent
-    cache.acquire("c", lambda: _sized(40))
+    _touch(cache, "a", lambda: _sized(40))
+    _touch(cache, "b", lambda: _sized(40))
+    _touch(cache, "a", lambda: _sized(40))  # a becomes most recent
+    _touch(cache, "c", lambda: _sized(40))
     assert cache.held_keys() == ["a", "c"]
     assert (cache.stats.hits, cache.stats.misses, cache.stats.evictions) == (1, 3, 1)
     assert cache.stats.bytes_held == 80
@@ -99,7 +107,7 @@ def test_cache_never_exceeds_budget_under_a_random_mix():
     cache = ModelCache(budget_bytes=100, measure=lambda p: p["size"])
     for _ in range(500):
         key = rng.choice(list(sizes))
-        cache.acquire(key, lambda key=key: _sized(sizes[key]))
+        _touch(cache, key, lambda key=key: _sized(sizes[key]))
         assert cache.stats.bytes_held <= 100
     assert cache.stats.peak_bytes <= 100
 
@@ -107,7 +115,7 @@ def test_cache_never_exceeds_budget_under_a_random_mix():
 def test_model_larger_than_budget_fails_clearly():
     cache = ModelCache(budget_bytes=10, measure=lambda p: p["size"])
     with pytest.raises(ModelTooLarge, match="cache budget"):
-        cache.acquire("big", lambda: _sized(11))
+        _touch(cache, "big", lambda: _sized(11))
     assert cache.stats.bytes_held == 0
 
 
