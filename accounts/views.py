@@ -188,8 +188,13 @@ def avatar_file(request: HttpRequest, name: str) -> FileResponse:
     from django.core.files.storage import default_storage
 
     path = f"avatars/{name}"
-    if "/" in name or not default_storage.exists(path):
+    # ".." and "." name the folders themselves (a URL may spell them %2e%2e); no avatar is hidden.
+    if "/" in name or name.startswith(".") or not default_storage.exists(path):
         raise Http404
-    response = FileResponse(default_storage.open(path), content_type="image/png")
+    try:
+        avatar = default_storage.open(path)
+    except (IsADirectoryError, NotADirectoryError, FileNotFoundError) as exc:
+        raise Http404 from exc
+    response = FileResponse(avatar, content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -55,7 +55,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="")
-    parser.add_argument("--redis-url", default="")
+    # Production settings refuse to start without Redis; db 15 keeps the probe's keys apart.
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="visionary-footprint-"))
@@ -67,7 +68,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": args.database_url or f"sqlite:///{data_dir / 'site.sqlite3'}",
         "REDIS_URL": args.redis_url,
-        "CELERY_BROKER_URL": args.redis_url or "memory://localhost/",
+        "CELERY_BROKER_URL": args.redis_url,
         "VISIONARY_DATA_DIR": str(data_dir),
         "METRICS_REQUIRE_TOKEN": "0",
         "SECURE_SSL_REDIRECT": "0",

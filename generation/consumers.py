@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -10,8 +11,28 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from generation.messages import live_state_message
 from generation.realtime import LIVE_GROUP, job_group, job_latest_message
 from generation.selectors import job_state_message, job_watchable_by, jobs_live_state
+from visionary.middleware import DEPENDENCY_ERRORS
 
 CLOSE_FORBIDDEN = 4403
+# RFC 6455 "Try Again Later": the channel layer (Redis) is unreachable; the page's script retries.
+CLOSE_TRY_AGAIN_LATER = 1013
+logger = logging.getLogger(__name__)
+
+
+async def _group_join(consumer: AsyncJsonWebsocketConsumer, group: str) -> bool:
+    """Adds the socket to ``group``; with the channel layer down, closes it with 1013 instead."""
+    try:
+        await consumer.channel_layer.group_add(group, consumer.channel_name)
+    except DEPENDENCY_ERRORS as error:
+        logger.warning(
+            "%s: the channel layer is unavailable (%s: %s)",
+            consumer.scope["path"],
+            type(error).__name__,
+            error,
+        )
+        await consumer.close(code=CLOSE_TRY_AGAIN_LATER)
+        return False
+    return True
 
 
 class JobConsumer(AsyncJsonWebsocketConsumer):
@@ -26,9 +47,10 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         if job is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = job_group(self.job_id)
         # Join before reading the state, so nothing published in between is lost.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        if not await _group_join(self, job_group(self.job_id)):
+            return
+        self.group = job_group(self.job_id)
         await self.accept()
         await job.arefresh_from_db()
         await self.send_json(await database_sync_to_async(job_state_message)(job=job))
@@ -51,14 +73,19 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """/ws/live/: every generation its owner shares live, for anyone watching /live."""
 
+    joined = False
+
     async def connect(self) -> None:
-        await self.channel_layer.group_add(LIVE_GROUP, self.channel_name)
+        if not await _group_join(self, LIVE_GROUP):
+            return
+        self.joined = True
         await self.accept()
         jobs = await database_sync_to_async(jobs_live_state)()
         await self.send_json(live_state_message(jobs))
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)
+        if self.joined:
+            await self.channel_layer.group_discard(LIVE_GROUP, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Watchers only listen."""

@@ -19,6 +19,8 @@ LATEST_TTL_SECONDS = 3600
 # A channel layer that stops answering (a Redis command that never completes) must not stall the
 # worker's job: a push gives up after this long and the job goes on.
 PUBLISH_TIMEOUT_SECONDS = 5.0
+# Set while the latest-state cache is failing, so an outage is logged once, not at every step.
+_latest_store_failing = False
 
 
 def job_group(job_id: int) -> str:
@@ -62,16 +64,36 @@ def job_publish(
     jobs_publish([Publication(job_id, message, latest_key, live)])
 
 
+def _latest_store(publications: list[Publication]) -> None:
+    """Keep the latest messages for late joiners; best-effort: a cache outage (a Redis restart)
+    costs late joiners the current state, never the job. Logged once per outage."""
+    global _latest_store_failing
+    try:
+        cache.set_many(
+            {_latest_key(p.job_id, p.latest_key): p.message for p in publications},
+            timeout=LATEST_TTL_SECONDS,
+        )
+    except Exception:
+        if not _latest_store_failing:
+            _latest_store_failing = True
+            logger.warning(
+                "could not store the latest job messages; pushing them anyway",
+                exc_info=True,
+                extra={"job_ids": [p.job_id for p in publications]},
+            )
+        return
+    if _latest_store_failing:
+        _latest_store_failing = False
+        logger.info("the latest job messages are stored again")
+
+
 def jobs_publish(publications: list[Publication]) -> None:
     """Store and broadcast several messages with one cache write and one hop to the event loop:
     a batched call reports every job's step at once, and each sync-to-async hop costs a thread.
     The broadcast is bounded by PUBLISH_TIMEOUT_SECONDS; the cache keeps the latest state."""
     if not publications:
         return
-    cache.set_many(
-        {_latest_key(p.job_id, p.latest_key): p.message for p in publications},
-        timeout=LATEST_TTL_SECONDS,
-    )
+    _latest_store(publications)
     layer = get_channel_layer()
     if layer is None:
         return

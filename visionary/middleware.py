@@ -8,7 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import kombu.exceptions
+import redis.exceptions
 from asgiref.sync import iscoroutinefunction
+from django import db
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
@@ -104,4 +107,42 @@ def application_error_page(request: HttpRequest, exc: ApplicationError) -> HttpR
     return render(request, [f"{status}.html", "error.html"], context, status=status)
 
 
-__all__ = ["ApplicationErrorMiddleware", "RequestLogMiddleware", "RequestMetricsMiddleware"]
+# What a shared service's outage looks like from a view: Redis (cache, channel layer), the
+# database, and the job broker (kombu wraps a refused broker connection in its OperationalError).
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    db.OperationalError,
+    db.InterfaceError,
+    kombu.exceptions.OperationalError,
+)
+RETRY_AFTER_SECONDS = 5
+dependency_logger = logging.getLogger("visionary.dependencies")
+
+
+class DependencyUnavailableMiddleware(MiddlewareMixin):
+    """A page whose view fails because Redis, the database or the broker is unreachable answers
+    503 with Retry-After and a page that says so, and logs a warning instead of a traceback."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DEPENDENCY_ERRORS):
+            return None
+        dependency_logger.warning(
+            "%s %s: a service is unavailable (%s: %s)",
+            request.method,
+            request.path,
+            type(exception).__name__,
+            exception,
+        )
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+__all__ = [
+    "DEPENDENCY_ERRORS",
+    "ApplicationErrorMiddleware",
+    "DependencyUnavailableMiddleware",
+    "RequestLogMiddleware",
+    "RequestMetricsMiddleware",
+]

@@ -14,7 +14,8 @@ ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 
 def image_upload_open(upload: IO[bytes] | bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     """Decode an upload into a loaded PIL image, or raise ValidationError saying what is wrong:
-    too many bytes, not PNG/JPEG/WebP/GIF, too many pixels a side, or not an image at all."""
+    too many bytes, not PNG/JPEG/WebP/GIF, too many pixels a side (or in all: Pillow's
+    decompression bomb limit), text metadata that inflates too far, or not an image at all."""
     data = upload if isinstance(upload, bytes) else None
     if data is None:
         assert not isinstance(upload, bytes)
@@ -39,7 +40,17 @@ def image_upload_open(upload: IO[bytes] | bytes, *, max_bytes: int, max_pixels: 
             )
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValidationError(
+            _("The picture must be at most %(px)s pixels wide and high.") % {"px": max_pixels},
+            code="too_many_pixels",
+        ) from exc
+    except ValueError as exc:
+        # Pillow's refusal of a text chunk that inflates past its limit (a zTXt/iTXt bomb).
+        raise ValidationError(
+            _("The picture's text metadata is too large or damaged."), code="bad_metadata"
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValidationError(
             _("This file is not an image we can read."), code="not_an_image"
         ) from exc

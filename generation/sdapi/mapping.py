@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
 
 from generation.params import JobParams, Sampler
 from modelhub.models import ModelFile, ModelVersion
@@ -123,6 +126,32 @@ def image_b64_decode(data: str) -> bytes:
         return base64.b64decode(data.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadImage("Invalid base64 image data.") from exc
+
+
+def png_info_read(data: bytes) -> dict[str, str]:
+    """The text items of a picture (A1111's png-info), without decoding its pixels; a picture
+    past Pillow's decompression bomb limit, or with text that inflates past Pillow's text chunk
+    limit (a zTXt/iTXt bomb), is a BadImage that says so."""
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            width, height = picture.size
+            items = {
+                k: v for k, v in picture.info.items() if isinstance(k, str) and isinstance(v, str)
+            }
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage(_too_many_pixels()) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise BadImage("Not a readable picture.") from exc
+    except ValueError as exc:
+        raise BadImage("The picture's text metadata is too large or damaged.") from exc
+    # Pillow only warns between its limit and twice its limit; we refuse those too.
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        raise BadImage(_too_many_pixels())
+    return items
+
+
+def _too_many_pixels() -> str:
+    return f"The picture is too large: at most {Image.MAX_IMAGE_PIXELS} pixels."
 
 
 def b64_encode(data: bytes) -> str:

@@ -2,21 +2,20 @@
 
 HTTP Basic only (site credentials or an API token as the password), no session, no CSRF, as
 A1111's --api-auth. Errors take A1111's (FastAPI's) shapes: 422 {"detail": [{loc, msg, type}]}
-for bad values, {"error", "detail", "body", "errors"} for work that could not be done."""
+for bad values, {"error", "detail", "body", "errors"} for work that could not be done (413 for a
+body over the upload limit, 503 with Retry-After while Redis, the database or the broker is down)."""
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -26,7 +25,7 @@ from rest_framework.views import APIView, exception_handler
 from accounts.authentication import BasicCredentialsAuthentication
 from accounts.models import User
 from generation.sdapi import selectors, services
-from generation.sdapi.mapping import BadImage, image_b64_decode, infotext_parse
+from generation.sdapi.mapping import BadImage, image_b64_decode, infotext_parse, png_info_read
 from generation.sdapi.serializers import (
     SCHEDULER_LIST_SCHEMA,
     GenerationResponseSerializer,
@@ -39,7 +38,9 @@ from generation.sdapi.serializers import (
     SdModelSerializer,
     Txt2ImgRequestSerializer,
 )
-from visionary.errors import ApplicationError, Invalid
+from visionary.api.errors import bad_request_summary, dependency_log, unavailable_marked
+from visionary.errors import ApplicationError, Invalid, ServiceUnavailable
+from visionary.middleware import DEPENDENCY_ERRORS
 
 logger = logging.getLogger(__name__)
 TAG = "sdapi (AUTOMATIC1111-compatible)"
@@ -95,6 +96,16 @@ def sdapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
         )
     if isinstance(exc, ApplicationError | DjangoValidationError):
         return _domain_error_response(exc)
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        request = context.get("request")
+        dependency_log(getattr(request, "method", None), getattr(request, "path", ""), exc)
+        unavailable = ServiceUnavailable()
+        return unavailable_marked(
+            _runtime_response(type(unavailable).__name__, str(unavailable.message), 503)
+        )
+    if isinstance(exc, SuspiciousOperation):
+        http_status, _code, message = bad_request_summary(exc)
+        return _runtime_response(type(exc).__name__, message, http_status)
     response = exception_handler(exc, context)
     if response is not None:
         return response
@@ -348,11 +359,9 @@ class PngInfoView(SdApiView):
         serializer = PngInfoRequestSerializer(data=_body(request))
         serializer.is_valid(raise_exception=True)
         try:
-            data = image_b64_decode(serializer.validated_data["image"])
-            with PILImage.open(io.BytesIO(data)) as picture:
-                items = {k: v for k, v in picture.info.items() if isinstance(v, str)}
-        except (BadImage, UnidentifiedImageError, OSError) as exc:
-            raise serializers.ValidationError({"image": ["Not a readable picture."]}) from exc
+            items = png_info_read(image_b64_decode(serializer.validated_data["image"]))
+        except BadImage as exc:
+            raise serializers.ValidationError({"image": [str(exc)]}) from exc
         infotext = items.get("parameters", "")
         return Response(
             {

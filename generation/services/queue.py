@@ -6,12 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import ChannelError
 
 from generation.messages import error_message, queue_message
 from generation.models import GenerationJob
@@ -95,14 +97,22 @@ def queue_positions_publish(limit: int = 200) -> None:
 class ReapResult:
     requeued: list[int]
     failed: list[int]
+    rewoken: int = 0  # wake-up messages sent for queued jobs no worker heard of
+
+
+def jobs_reap(*, now: datetime | None = None) -> ReapResult:
+    """Requeue running jobs whose worker stopped beating (fail those out of attempts), then wake
+    workers for queued jobs whose wake-up message was lost.
+
+    A killed worker loses nothing (its job runs again elsewhere), no job stays running, and a
+    lost message (a Redis restart) costs a job seconds, not its place forever."""
+    now = now or timezone.now()
+    requeued, failed = _stale_jobs_reap(now=now)
+    return ReapResult(requeued=requeued, failed=failed, rewoken=queued_jobs_rewake(now=now))
 
 
 @transaction.atomic
-def jobs_reap(*, now: datetime | None = None) -> ReapResult:
-    """Requeue running jobs whose worker stopped beating; fail those out of attempts.
-
-    A killed worker loses nothing (its job runs again elsewhere) and no job stays running."""
-    now = now or timezone.now()
+def _stale_jobs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
     stale_before = now - timedelta(seconds=settings.GENERATION_STALE_AFTER_SECONDS)
     stale = list(
         GenerationJob.objects.select_for_update(skip_locked=True).filter(
@@ -133,7 +143,67 @@ def jobs_reap(*, now: datetime | None = None) -> ReapResult:
     if stale:
         logger.warning("stale jobs reaped", extra={"requeued": requeued, "failed": failed})
         transaction.on_commit(queue_positions_publish)
-    return ReapResult(requeued=requeued, failed=failed)
+    return requeued, failed
+
+
+# At most this many wake-ups per reap: after a long outage the rest follow at the next reaps.
+REWAKE_MAX_PER_REAP = 200
+
+
+def queued_jobs_rewake(*, now: datetime) -> int:
+    """Send wake-ups for queued jobs older than GENERATION_REQUEUE_AFTER_SECONDS that the
+    broker holds no message for; returns how many were sent.
+
+    Each queued job had one message, and one message runs at least one job, so while messages
+    flow the broker holds at least as many as there are jobs waiting: only the shortfall (lost
+    messages) is made up. A long queue behind busy workers therefore adds nothing, and a broker
+    no worker reads is reported instead of being filled."""
+    waiting_before = now - timedelta(seconds=settings.GENERATION_REQUEUE_AFTER_SECONDS)
+    stranded = GenerationJob.objects.filter(
+        state=GenerationJob.State.QUEUED, created_at__lt=waiting_before
+    )
+    stranded_count = stranded.count()
+    if not stranded_count:
+        return 0
+    pending = _wakeups_pending()
+    # A broker that cannot say how many it holds gets one wake-up per reap: a worker still runs.
+    missing = min(stranded_count - pending, REWAKE_MAX_PER_REAP) if pending is not None else 1
+    if missing <= 0:
+        logger.warning(
+            "queued jobs wait although their wake-ups are in the broker; is a worker consuming "
+            "the %s queue?",
+            settings.GENERATION_QUEUE,
+            extra={"stranded": stranded_count, "pending": pending},
+        )
+        return 0
+    job_ids = list(stranded.order_by("created_at").values_list("pk", flat=True)[:missing])
+    try:
+        for job_id in job_ids:
+            job_enqueue(job_id)
+    except Exception:
+        logger.warning("could not send wake-ups for queued jobs", exc_info=True)
+        return 0
+    logger.warning(
+        "woke workers for queued jobs without a message",
+        extra={"stranded": stranded_count, "pending": pending, "job_ids": job_ids},
+    )
+    return len(job_ids)
+
+
+def _wakeups_pending() -> int | None:
+    """Messages waiting in the generation queue (None: the broker cannot say)."""
+    try:
+        with celery_app.connection_for_read() as conn:
+            channel: Any = conn.default_channel  # typed StdChannel, which lacks queue_declare
+            _name, count, _consumers = channel.queue_declare(
+                queue=settings.GENERATION_QUEUE, passive=True
+            )
+    except ChannelError:  # Redis drops an empty queue's key: nothing waits in it
+        return 0
+    except Exception:
+        logger.info("could not read the generation queue's length", exc_info=True)
+        return None
+    return int(count)
 
 
 # The worker's task, sent by name: web processes never import the worker (torch).
@@ -141,4 +211,5 @@ JOB_RUN_TASK = "generation.tasks.job_run"
 
 
 def job_enqueue(job_id: int) -> None:
+    """Wake a worker; the id is informative only (the worker claims the fairest queued job)."""
     celery_app.send_task(JOB_RUN_TASK, args=(job_id,), queue=settings.GENERATION_QUEUE)

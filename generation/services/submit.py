@@ -76,11 +76,6 @@ def job_submit(
                     % {"multiple": SIZE_MULTIPLE, "min": SIZE_MIN, "max": model_version.max_size}
                 }
             )
-    queued = GenerationJob.objects.filter(user=user, state=GenerationJob.State.QUEUED).count()
-    if queued >= settings.GENERATION_MAX_QUEUED_PER_USER:
-        raise GenerationRejected(
-            _("You already have %(n)s pictures waiting; let them finish first.") % {"n": queued}
-        )
     job = GenerationJob(
         user=user,
         model_version=model_version,
@@ -118,6 +113,7 @@ def job_submit(
         job.init_image.save("init.png", ContentFile(init_png), save=False)
     with transaction.atomic():
         try:
+            _queue_room_check(user)
             job.save()
         except Exception:
             if init_png:  # nothing half-written: no row, so no file either
@@ -129,6 +125,18 @@ def job_submit(
             transaction.on_commit(lambda: job_enqueue(job.pk))
     logger.info("job queued", extra={"job_id": job.pk, "user_id": user.pk})
     return job
+
+
+def _queue_room_check(user: User) -> None:
+    """Refuse a job beyond the member's queue limit. Call it in the transaction that saves the
+    job: the member's row stays locked until the commit, so concurrent submissions of one member
+    count one after another and the limit holds (SQLite serialises writers anyway)."""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    queued = GenerationJob.objects.filter(user=user, state=GenerationJob.State.QUEUED).count()
+    if queued >= settings.GENERATION_MAX_QUEUED_PER_USER:
+        raise GenerationRejected(
+            _("You already have %(n)s pictures waiting; let them finish first.") % {"n": queued}
+        )
 
 
 def prompts_check(
@@ -303,7 +311,9 @@ def job_fingerprint(job: GenerationJob, model_sha256: str, init_image_sha256: st
 
 
 def _answer_from_result_cache(job: GenerationJob) -> bool:
-    """Finish ``job`` from an identical earlier result (explicit seed only); True if answered.
+    """Finish ``job`` from the member's own identical earlier result (explicit seed only); True
+    if answered. Only their own: an answer from another member's job would tell them that someone
+    generated that private prompt and seed.
 
     The member gets copies of the pictures: each Image owns its file, so deleting one never
     removes another's."""
@@ -311,7 +321,7 @@ def _answer_from_result_cache(job: GenerationJob) -> bool:
         return False
     earlier = (
         GenerationJob.objects.filter(
-            fingerprint=job.fingerprint, state=GenerationJob.State.SUCCEEDED
+            user_id=job.user_id, fingerprint=job.fingerprint, state=GenerationJob.State.SUCCEEDED
         )
         .exclude(pk=job.pk)
         .order_by("-finished_at")

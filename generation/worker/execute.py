@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image as PILImage
@@ -56,7 +59,7 @@ class ProgressReporter:
         self.last_beat = self.started
 
     def cancel_requested(self) -> bool:
-        return bool(cache.get(cancel_key(self.job_id)))
+        return bool(_cancel_flags_read([cancel_key(self.job_id)]))
 
     def __call__(
         self,
@@ -145,11 +148,29 @@ class _BatchProgress:
 
     def should_stop(self) -> bool:
         running = {cancel_key(job.pk): job for job in self.jobs if job.pk not in self.cancelled}
-        for key in cache.get_many(list(running)):
+        for key in _cancel_flags_read(list(running)):
             job = running[key]
             _job_finish_cancelled(job=job)
             self.cancelled.add(job.pk)
         return len(self.cancelled) == len(self.jobs)
+
+
+_cancel_flags_failing = False  # logged once per cache outage, not at every step
+
+
+def _cancel_flags_read(keys: list[str]) -> dict[str, Any]:
+    """The cancel flags set among ``keys``. A cache outage (a Redis restart) must not fail the
+    running jobs: it reads as no cancel, and a cancel asked meanwhile is seen once it is back."""
+    global _cancel_flags_failing
+    try:
+        flags: dict[str, Any] = cache.get_many(keys)
+    except Exception:
+        if not _cancel_flags_failing:
+            _cancel_flags_failing = True
+            logger.warning("could not read cancel flags; going on", exc_info=True)
+        return {}
+    _cancel_flags_failing = False
+    return flags
 
 
 def _jobs_run_claimed(jobs: list[GenerationJob]) -> list[GenerationJob]:
@@ -165,7 +186,8 @@ def _jobs_run_claimed(jobs: list[GenerationJob]) -> list[GenerationJob]:
         logger.info("jobs batched", extra={"job_ids": [job.pk for job in jobs]})
     progress = _BatchProgress(jobs)
     try:
-        results = _jobs_render(jobs, progress)
+        with _heartbeat(jobs):
+            results = _jobs_render(jobs, progress)
     except Interrupted:
         return [_job_finish_cancelled(job=job) for job in jobs]
     except Exception as exc:
@@ -176,6 +198,44 @@ def _jobs_run_claimed(jobs: list[GenerationJob]) -> list[GenerationJob]:
         job if job.pk in progress.cancelled else _job_succeed(job=job, images=results[job.pk])
         for job in jobs
     ]
+
+
+@contextmanager
+def _heartbeat(jobs: list[GenerationJob]) -> Iterator[None]:
+    """Keep the running jobs' heartbeat fresh from a thread while the call lasts, also through
+    what reports no steps (loading the model, a slow first step, rating and encoding the
+    pictures), so the reaper (stale after GENERATION_STALE_AFTER_SECONDS) never takes a job
+    that is still being worked on. A failed write is logged; the job goes on."""
+    stop = threading.Event()
+    job_ids = [job.pk for job in jobs]
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.GENERATION_HEARTBEAT_SECONDS):
+                try:
+                    with transaction.atomic():
+                        # A row someone else holds locked (the job finishing, the reaper) is
+                        # skipped this time rather than waited for.
+                        free = GenerationJob.objects.select_for_update(skip_locked=True).filter(
+                            pk__in=job_ids, state=GenerationJob.State.RUNNING
+                        )
+                        GenerationJob.objects.filter(
+                            pk__in=list(free.values_list("pk", flat=True))
+                        ).update(heartbeat_at=timezone.now())
+                except Exception:
+                    logger.warning(
+                        "heartbeat not written", extra={"job_ids": job_ids}, exc_info=True
+                    )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name="job-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _user_facing_error(exc: Exception) -> str:

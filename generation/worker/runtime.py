@@ -3,6 +3,7 @@ and the dtype its pipelines load in."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from generation.worker.engine.loading import UnsupportedDtype, pipeline_dtype, v
 from generation.worker.engine.memory import working_memory_bytes
 from generation.worker.engine.single_file import pipeline_load_file
 from modelhub.models import ModelFile
+
+logger = logging.getLogger(__name__)
 
 
 def _cache_key(model_file: ModelFile) -> str:
@@ -113,10 +116,14 @@ def model_cache_use(model_file: ModelFile, *, width: int, height: int, batch: in
 
 
 def model_cache_stats_publish() -> None:
-    """Share this process's cache figures through the shared cache, for the admin (and metrics)."""
-    worker_stats.model_cache_stats_publish(
-        worker=worker_identity(), snapshot=model_cache().stats_snapshot()
-    )
+    """Share this process's cache figures through the shared cache, for the admin (and metrics).
+    Best effort: a shared cache that is down must not fail the job being run."""
+    try:
+        worker_stats.model_cache_stats_publish(
+            worker=worker_identity(), snapshot=model_cache().stats_snapshot()
+        )
+    except Exception:
+        logger.warning("model cache figures not published", exc_info=True)
 
 
 def worker_identity() -> str:

@@ -12,9 +12,11 @@ from django.utils import timezone
 from generation.models import GenerationJob
 from generation.selectors import job_queue_position, queue_order
 from generation.services import NotYourJob, job_cancel, job_claim, job_claim_next, jobs_reap
+from generation.services.queue import job_enqueue
 from generation.worker.execute import job_run
 from tests.accounts.factories import UserFactory
 from tests.generation.factories import GenerationJobFactory
+from tests.generation.test_services import _drain_generation_queue
 from tests.modelhub.factories import ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +188,32 @@ def test_a_result_from_a_worker_that_lost_its_job_is_discarded(member, tiny_vers
     job.refresh_from_db()
     assert job.state == State.RUNNING and job.worker == "fresh"
     assert job.images.count() == 0
+
+
+def _waiting_since(job, seconds):
+    GenerationJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+@override_settings(GENERATION_REQUEUE_AFTER_SECONDS=15)
+def test_reaper_wakes_a_worker_for_a_queued_job_whose_message_was_lost(member):
+    _drain_generation_queue()  # the messages are lost (a Redis restart)
+    (stranded,) = _queued(member)
+    _waiting_since(stranded, 30)
+    _queued(UserFactory())  # fresh: its message may still be on its way
+    result = jobs_reap()
+    assert result.rewoken == 1
+    assert _drain_generation_queue() == [
+        {"task": "generation.tasks.job_run", "args": [stranded.pk]}
+    ]
+
+
+@override_settings(GENERATION_REQUEUE_AFTER_SECONDS=15)
+def test_reaper_sends_no_wake_up_for_a_waiting_job_whose_message_is_in_the_broker(member):
+    _drain_generation_queue()
+    (waiting,) = _queued(member)
+    _waiting_since(waiting, 30)
+    job_enqueue(waiting.pk)  # workers are busy; the message waits its turn
+    assert jobs_reap().rewoken == 0
+    assert len(_drain_generation_queue()) == 1

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
+import redis.exceptions
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.test import override_settings
 
+from generation import realtime
 from generation.errors import GenerationRejected
 from generation.infotext import png_read_infotext
 from generation.models import GenerationJob
@@ -227,17 +231,45 @@ def test_identical_request_with_explicit_seed_is_answered_from_the_stored_result
     first = _submit(member, tiny_version, seed=11)
     job_run(job_id=first.pk, worker="w")
     _drain_generation_queue()
-    other_member = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        again = _submit(other_member, tiny_version, seed=11)
+        again = _submit(member, tiny_version, seed=11)
     assert again.state == GenerationJob.State.SUCCEEDED  # at once, no worker involved
     assert again.worker == "result-cache"
     assert _drain_generation_queue() == []
     original, copy = first.images.get(), again.images.get()
-    assert copy.owner == other_member and not copy.is_published
+    assert copy.owner == member and not copy.is_published
     assert copy.file.name != original.file.name  # each picture owns its file
     with default_storage.open(original.file.name) as a, default_storage.open(copy.file.name) as b:
         assert a.read() == b.read()
+
+
+def test_another_members_identical_request_is_not_answered_from_their_result(member, tiny_version):
+    # An answer at once would tell the second member that someone made this private picture.
+    first = _submit(member, tiny_version, seed=11)
+    job_run(job_id=first.pk, worker="w")
+    again = _submit(UserFactory(), tiny_version, seed=11)
+    assert again.state == GenerationJob.State.QUEUED
+    assert again.images.count() == 0
+
+
+def test_a_cache_outage_during_a_run_does_not_fail_the_job(
+    member, tiny_version, monkeypatch, caplog
+):
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting to redis:6379.")
+
+    job = _submit(member, tiny_version)
+    monkeypatch.setattr(realtime, "_latest_store_failing", False, raising=False)
+    monkeypatch.setattr(cache, "set_many", unreachable)  # the latest-state writes
+    monkeypatch.setattr(cache, "get_many", unreachable)  # the cancel-flag reads
+    with caplog.at_level(logging.WARNING):
+        job_run(job_id=job.pk, worker="w")
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.SUCCEEDED
+    assert job.images.count() == 1
+    # Logged once per outage, not at every step.
+    assert caplog.text.count("could not store the latest job messages") == 1
+    assert caplog.text.count("could not read cancel flags") == 1
 
 
 def test_random_seed_requests_always_run(member, tiny_version):
@@ -292,3 +324,19 @@ def test_a_long_prompt_with_a_batch_and_clip_skip_succeeds_whole(member, tiny_ve
     assert job.state == GenerationJob.State.SUCCEEDED, job.error
     assert all(image.infotext.startswith(prompt + "\n") for image in job.images.all())
     assert job.images.count() == 2
+
+
+def test_a_full_cache_outage_during_a_run_does_not_fail_the_job(member, tiny_version, monkeypatch):
+    """Every shared-cache call the worker makes (latest state, cancel flags, worker figures,
+    timing counters) fails: the picture is still made and stored."""
+
+    def unreachable(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Error 111 connecting to redis:6379.")
+
+    job = _submit(member, tiny_version)
+    for name in ("get", "set", "add", "incr", "delete", "get_many", "set_many"):
+        monkeypatch.setattr(cache, name, unreachable)
+    job_run(job_id=job.pk, worker="w")
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.SUCCEEDED
+    assert job.images.count() == 1

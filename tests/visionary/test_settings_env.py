@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,63 @@ def test_path_is_resolved(monkeypatch, tmp_path):
     monkeypatch.setenv(NAME, str(tmp_path / "data" / ".." / "data"))
 
     assert env_path(NAME, Path("/unused")) == (tmp_path / "data").resolve()
+
+
+# --- Production settings read from the environment -------------------------------------------
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> types.ModuleType:
+    """Loads visionary.settings.production afresh under ``env`` (the test's modules come back after)."""
+    import visionary.settings
+
+    base_env = {
+        "SECRET_KEY": "production-test-" + "k3y-" * 12,
+        "ALLOWED_HOSTS": "visionary.example",
+        "DATABASE_URL": "mysql://root@127.0.0.1:3306/unused",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "VISIONARY_DATA_DIR": str(tmp_path),
+    }
+    for name in ("CELERY_BROKER_URL", "DATABASE_CONN_MAX_AGE", "VISIONARY_TEST_ALLOW_NO_REDIS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**base_env, **env}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("base", "production"):
+        monkeypatch.delitem(sys.modules, f"visionary.settings.{name}", raising=False)
+        monkeypatch.setattr(visionary.settings, name, None, raising=False)
+    return importlib.import_module("visionary.settings.production")
+
+
+def test_production_refuses_to_start_without_redis_url(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL must be set"):
+        _production(monkeypatch, tmp_path, REDIS_URL="")
+
+
+def test_production_refuses_an_in_memory_broker(monkeypatch, tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="CELERY_BROKER_URL must not be memory"):
+        _production(monkeypatch, tmp_path, CELERY_BROKER_URL="memory://localhost/")
+
+
+def test_production_starts_with_redis(monkeypatch, tmp_path):
+    settings = _production(monkeypatch, tmp_path)
+
+    assert settings.CELERY_BROKER_URL == "redis://127.0.0.1:6379/0"
+
+
+def test_production_closes_database_connections_after_each_request(monkeypatch, tmp_path):
+    settings = _production(monkeypatch, tmp_path)
+
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 0
+
+
+def test_database_connections_may_persist_when_asked(monkeypatch, tmp_path):
+    settings = _production(monkeypatch, tmp_path, DATABASE_CONN_MAX_AGE="30")
+
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] == 30
+
+
+def test_channel_layer_pool_outgrows_redis_py_default(monkeypatch, tmp_path):
+    # redis-py 8's asyncio pool holds 100 connections and then raises MaxConnectionsError.
+    settings = _production(monkeypatch, tmp_path)
+
+    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    assert host["max_connections"] == 1000

@@ -2,14 +2,17 @@
 ``{"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"steps": ["..."]}}}``;
 an ApplicationError adds its ``extra`` (e.g. prompt_blocked's category and job). Other DRF views
 (the A1111-compatible /sdapi/v1/) keep DRF's default handling, so they can answer in
-AUTOMATIC1111's own error style."""
+AUTOMATIC1111's own error style.
+
+A body over the upload limit is a 413; a Redis, database or broker outage is a 503 with
+Retry-After, logged as a warning, since trying again later may well work."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -18,7 +21,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from visionary.errors import ApplicationError, Invalid
+from visionary.errors import ApplicationError, Invalid, ServiceUnavailable
+from visionary.middleware import DEPENDENCY_ERRORS, RETRY_AFTER_SECONDS, dependency_logger
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     request = context.get("request")
     if request is None or not request.path.startswith(API_PATH_PREFIX):
         return drf_exception_handler(exc, context)
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        dependency_log(request.method, request.path, exc)
+        unavailable = Response(application_error_body(ServiceUnavailable()), status=503)
+        return unavailable_marked(unavailable)
+    if isinstance(exc, SuspiciousOperation):
+        status, code, message = bad_request_summary(exc)
+        return Response(error_body(status, code, message), status=status)
     if isinstance(exc, DjangoValidationError):
         exc = Invalid.of(exc)
     if isinstance(exc, ApplicationError):
@@ -54,6 +65,28 @@ def application_error_body(exc: ApplicationError) -> dict[str, Any]:
     body = error_body(exc.http_status, exc.code, message, exc.field_errors)
     body["error"] |= exc.extra
     return body
+
+
+def dependency_log(method: str | None, path: str, exc: Exception) -> None:
+    """An outage is not our bug: a warning without a traceback, as pages log it."""
+    dependency_logger.warning(
+        "%s %s: a service is unavailable (%s: %s)", method, path, type(exc).__name__, exc
+    )
+
+
+def unavailable_marked(response: Response) -> Response:
+    """A 503 that asks to retry, already logged: django.request would log it again as an error."""
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own marker
+    return response
+
+
+def bad_request_summary(exc: SuspiciousOperation) -> tuple[int, str, str]:
+    """Status, code and message for a request Django refused to read: 413 for a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, 400 for the rest (too many fields or files, a bad host...)."""
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "too_large", _("The request body is too large.")
+    return 400, "bad_request", _("The request could not be read.")
 
 
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
@@ -113,7 +146,7 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(
         help_text="Machine-readable: invalid, prompt_blocked, not_authenticated, "
         "authentication_failed, permission_denied, not_found, conflict, method_not_allowed, "
-        "throttled, parse_error, unavailable..."
+        "throttled, locked_out, parse_error, too_large, bad_request, unavailable..."
     )
     message = serializers.CharField(help_text="For people; translated to the caller's language.")
     fields = serializers.DictField(  # type: ignore[assignment]

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # A Redis, database or broker outage in a view: a 503 page that asks to retry, not a 500.
+    "visionary.middleware.DependencyUnavailableMiddleware",
     # Last, so it sees a view's uncaught domain error first: a page with its status, never a traceback.
     "visionary.middleware.ApplicationErrorMiddleware",
 ]
@@ -99,7 +101,10 @@ DATABASE_URL = env_url(
 )
 _db: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL))
 if _db["ENGINE"] == "django.db.backends.mysql":
-    _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    # Under ASGI every request runs its sync code in a thread of its own, and a persistent
+    # connection stays with its thread: 0 closes it when the request ends (README, "Connection
+    # budget"). Celery workers reuse theirs between tasks either way.
+    _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True
     _db["OPTIONS"] = {
         "charset": "utf8mb4",
@@ -129,6 +134,11 @@ REDIS_CHANNEL_HOST = {
     "socket_timeout": None,
     "socket_connect_timeout": 5,
     "socket_keepalive": True,
+    # redis-py 8's asyncio pool raises MaxConnectionsError past its size (100 by default)
+    # instead of waiting, and channels-redis always builds the plain pool: size it for a burst
+    # of sockets joining groups at once. Idle connections stay open, so processes x this must
+    # fit Redis's maxclients (10000 by default) with the cache's and workers' connections.
+    "max_connections": env_int("REDIS_CHANNEL_MAX_CONNECTIONS", 1000, minimum=1),
     # Linux names; a platform without one keeps its own default for it.
     "socket_keepalive_options": {
         getattr(socket, name): value
@@ -232,6 +242,8 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# JSON on /api/ and /sdapi/, the template above on pages.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
@@ -292,11 +304,15 @@ GENERATION_PROGRESS_MIN_INTERVAL = (
 GENERATION_PREVIEW_EVERY_STEPS = env_int("GENERATION_PREVIEW_EVERY_STEPS", 5, minimum=0)
 
 # A running job whose worker has not written a heartbeat for this long is requeued (or failed
-# after GENERATION_MAX_ATTEMPTS tries). Workers beat every few seconds while a job runs.
+# after GENERATION_MAX_ATTEMPTS tries). Workers beat every few seconds while a job runs; the
+# reaper runs every few seconds, so a lost worker's job runs again within about 20 s.
 GENERATION_HEARTBEAT_SECONDS = env_int("GENERATION_HEARTBEAT_SECONDS", 5, minimum=1)
-GENERATION_STALE_AFTER_SECONDS = env_int("GENERATION_STALE_AFTER_SECONDS", 60, minimum=5)
+GENERATION_STALE_AFTER_SECONDS = env_int("GENERATION_STALE_AFTER_SECONDS", 15, minimum=5)
 GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 3, minimum=1)
-GENERATION_REAP_INTERVAL_SECONDS = env_int("GENERATION_REAP_INTERVAL_SECONDS", 30, minimum=1)
+GENERATION_REAP_INTERVAL_SECONDS = env_int("GENERATION_REAP_INTERVAL_SECONDS", 5, minimum=1)
+# A queued job no worker claimed for this long, with no wake-up left in the broker (lost in a
+# Redis restart), gets a new one from the reaper.
+GENERATION_REQUEUE_AFTER_SECONDS = env_int("GENERATION_REQUEUE_AFTER_SECONDS", 15, minimum=1)
 
 # --- Moderation ------------------------------------------------------------------------------
 # The highest content level (PG, PG-13, R, X) this site shows. Pictures rated above it are never
@@ -336,6 +352,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-generation-jobs": {
         "task": "generation.tasks.jobs_reap",
         "schedule": float(GENERATION_REAP_INTERVAL_SECONDS),
+        # Workers busy with long jobs must not find a pile of reaps when they are free again.
+        "options": {"expires": float(GENERATION_REAP_INTERVAL_SECONDS)},
     },
     "purge-expired-quarantine": {
         "task": "gallery.tasks.quarantine_purge",
@@ -355,6 +373,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's, with JSON nested too deep refused as a parse error (not a RecursionError, a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "visionary.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # The one error body under /api/; DRF's default elsewhere (/sdapi/v1/ answers A1111-style).
     "EXCEPTION_HANDLER": "visionary.api.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "visionary.api.pagination.Pagination",

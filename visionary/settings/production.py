@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, STORAGES
+from .base import BASE_DIR, CELERY_BROKER_URL, REDIS_URL, STORAGES
 from .env import env_bool, env_int, env_list, env_str
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -14,6 +14,18 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names the site answers to")
+
+# Without Redis the cache, channel layer and broker are in-process: jobs would wait in a queue no
+# worker reads. VISIONARY_TEST_ALLOW_NO_REDIS is for tests that probe one process (probe_settings).
+if not env_bool("VISIONARY_TEST_ALLOW_NO_REDIS", False):
+    if not REDIS_URL:
+        raise ImproperlyConfigured(
+            "REDIS_URL must be set in production (cache, channel layer and job broker)"
+        )
+    if CELERY_BROKER_URL.startswith("memory"):
+        raise ImproperlyConfigured(
+            "CELERY_BROKER_URL must not be memory:// in production: no worker would read it"
+        )
 
 DEBUG = env_bool("DEBUG", False)
 SILENCED_SYSTEM_CHECKS = []  # production checks everything
