@@ -137,7 +137,7 @@ def _stale_jobs_reap(*, now: datetime) -> tuple[list[int], list[int]]:
             job.heartbeat_at = None
             job.save(update_fields=["state", "worker", "heartbeat_at"])
             requeued.append(job.pk)
-            transaction.on_commit(partial(job_enqueue, job.pk))
+            job_enqueue_on_commit(job.pk)
     if errors:
         transaction.on_commit(partial(jobs_publish, errors))
     if stale:
@@ -213,3 +213,19 @@ JOB_RUN_TASK = "generation.tasks.job_run"
 def job_enqueue(job_id: int) -> None:
     """Wake a worker; the id is informative only (the worker claims the fairest queued job)."""
     celery_app.send_task(JOB_RUN_TASK, args=(job_id,), queue=settings.GENERATION_QUEUE)
+
+
+def job_enqueue_on_commit(job_id: int) -> None:
+    """Wake a worker once the job's row is committed. A broker that is down does not undo the
+    job, which is already the member's: it stays queued, the failure is logged, and the reaper
+    wakes a worker for it within GENERATION_REQUEUE_AFTER_SECONDS."""
+
+    def wake() -> None:
+        try:
+            job_enqueue(job_id)
+        except Exception:
+            logger.warning(
+                "wake-up not sent; the reaper will send it", extra={"job_id": job_id}, exc_info=True
+            )
+
+    transaction.on_commit(wake)

@@ -24,7 +24,7 @@ from generation.prompt_syntax import PromptSyntaxError, loras_extract
 from generation.realtime import job_publish
 from generation.selectors import job_done_message
 from generation.services.images import image_store
-from generation.services.queue import job_enqueue
+from generation.services.queue import job_enqueue_on_commit
 from modelhub.models import ModelVersion
 from modelhub.selectors import lora_by_name, version_primary_file
 from moderation.imagefilter import Rating
@@ -122,7 +122,7 @@ def job_submit(
         if _answer_from_result_cache(job):
             return job
         if enqueue:
-            transaction.on_commit(lambda: job_enqueue(job.pk))
+            job_enqueue_on_commit(job.pk)
     logger.info("job queued", extra={"job_id": job.pk, "user_id": user.pk})
     return job
 

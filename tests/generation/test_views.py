@@ -337,3 +337,23 @@ def test_txt2img_job_has_no_starting_picture(member_client, member, tiny_version
 
     job = job_submit(user=member, model_version=tiny_version, prompt="a cat", enqueue=False)
     assert member_client.get(reverse("generation:job_init_image", args=[job.pk])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_after_submit_keeps_the_job_and_says_it_was_accepted(
+    member_client, member, tiny_version, monkeypatch
+):
+    """The job is committed before the wake-up is sent: a broker that is down must not turn an
+    accepted job into an error page (the reaper re-wakes it)."""
+    import kombu.exceptions
+
+    from visionary.celery import app as celery_app
+
+    def broker_down(*args, **kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
+    response = member_client.post(reverse("generation:generate"), _form(tiny_version))
+    job = GenerationJob.objects.get(user=member)
+    assert response.status_code == 302 and response.url == job.get_absolute_url()
+    assert job.state == GenerationJob.State.QUEUED
