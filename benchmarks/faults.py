@@ -474,12 +474,21 @@ def scenario_submissions(stack: Stack) -> Outcome:
 
 
 def scenario_watchers(stack: Stack, count: int) -> Outcome:
+    """Every watcher connects first (within 10 s, over two daphne processes), then a member's
+    shared job runs: each watcher should see all of its progress messages."""
     outcome = Outcome()
     stack.web_start(2)
     ((_, token),) = members(1, "livef")
-    code, job_id = submit(stack, token, steps=100, seed=-1, share_live=True)
-    outcome.statuses[code] += 1
-    results = asyncio.run(watchers_run(stack.web_ports, count=count, within=10.0, listen=25.0))
+    submitted: list[int] = []
+
+    def start_job() -> None:
+        code, job_id = submit(stack, token, steps=100, width=128, height=128, share_live=True)
+        outcome.statuses[code] += 1
+        submitted.extend([job_id] if job_id else [])
+
+    results = asyncio.run(
+        watchers_run(stack.web_ports, count=count, within=10.0, listen=90.0, then=start_job)
+    )
     connected = [r for r in results if r["connected"]]
     steps_seen = set().union(*(r["steps"] for r in connected)) if connected else set()
     first: dict[int, float] = {}
@@ -488,24 +497,30 @@ def scenario_watchers(stack: Stack, count: int) -> Outcome:
             first[step] = min(first.get(step, at), at)
     spreads = sorted(at - first[step] for r in connected for step, at in r["steps"].items())
     shares = [len(r["steps"]) / len(steps_seen) for r in connected] if steps_seen else [0.0]
+    p95 = spreads[int(len(spreads) * 0.95)] * 1000 if spreads else float("nan")
     outcome.notes.append(
         f"watchers connected {len(connected)} of {count}; progress messages {len(steps_seen)}; "
-        f"lowest share {min(shares):.0%}, median {statistics.median(shares):.0%}; "
-        f"p95 spread {spreads[int(len(spreads) * 0.95)] * 1000 if spreads else float('nan'):.0f} ms"
+        f"share received: lowest {min(shares):.0%}, median {statistics.median(shares):.0%}; "
+        f"p95 spread {p95:.0f} ms"
     )
     errors = Counter(str(r["error"])[:60] for r in results if not r["connected"])
     outcome.notes += [f"refused: {n} x {error}" for error, n in errors.most_common(3)]
-    if job_id:
-        jobs_settle([job_id], timeout=120)
-        outcome_of([job_id], outcome)
-    return outcome
+    jobs_settle(submitted, timeout=120)
+    return outcome_of(submitted, outcome)
 
 
 async def watchers_run(
-    ports: list[int], *, count: int, within: float, listen: float
+    ports: list[int],
+    *,
+    count: int,
+    within: float,
+    listen: float,
+    then: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """``count`` WebSocket clients on /ws/live/, spread over ``ports``, opened evenly within
-    ``within`` seconds, each listening ``listen`` seconds; what each received (step -> time)."""
+    """``count`` WebSocket clients on /ws/live/, spread over ``ports`` and opened evenly within
+    ``within`` seconds; once all are open, ``then`` runs (e.g. submits the job to watch). Each
+    listens until a job it watched is done, or ``listen`` seconds; returns what each received
+    (progress step -> arrival time)."""
     import websockets
 
     async def watch(n: int) -> dict[str, Any]:
@@ -513,7 +528,9 @@ async def watchers_run(
         url = f"ws://127.0.0.1:{ports[n % len(ports)]}/ws/live/"
         result: dict[str, Any] = {"connected": False, "steps": {}, "error": None}
         try:
-            async with websockets.connect(url, origin=f"http://127.0.0.1:{ports[0]}") as socket_:
+            async with websockets.connect(
+                url, origin=f"http://127.0.0.1:{ports[0]}", open_timeout=60
+            ) as socket_:
                 result["connected"] = True
                 end = time.monotonic() + listen
                 while (left := end - time.monotonic()) > 0:
@@ -524,11 +541,20 @@ async def watchers_run(
                     message = json.loads(raw)
                     if message.get("type") == "progress":
                         result["steps"].setdefault(message["step"], time.monotonic())
+                    elif message.get("type") == "done":
+                        break
         except Exception as exc:
             result["error"] = repr(exc)
         return result
 
-    return list(await asyncio.gather(*(watch(n) for n in range(count))))
+    async def trigger() -> None:
+        await asyncio.sleep(within + 1)  # every watcher has started opening by then
+        if then is not None:
+            await asyncio.get_running_loop().run_in_executor(None, then)
+
+    tasks = [asyncio.create_task(watch(n)) for n in range(count)]
+    await trigger()
+    return list(await asyncio.gather(*tasks))
 
 
 def print_table(results: dict[str, Outcome]) -> None:

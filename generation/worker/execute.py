@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 
 
 class ProgressReporter:
-    """Publishes step, total and ETA at most once per interval (first and last steps always),
-    and keeps the job's heartbeat fresh for the reaper."""
+    """Publishes step, total and ETA at most once per interval (first and last steps always);
+    for a job shared live, a copy for /ws/live/ at most once per (longer) live interval."""
 
     def __init__(self, job_id: int, *, live: bool = False, base_model: str = "sd15") -> None:
         self.job_id = job_id
@@ -56,7 +56,7 @@ class ProgressReporter:
         self.base_model = base_model
         self.started = time.monotonic()
         self.last_sent: float | None = None
-        self.last_beat = self.started
+        self.last_live: dict[str, float] = {}  # kind of message -> when a live copy last went
 
     def cancel_requested(self) -> bool:
         return bool(_cancel_flags_read([cancel_key(self.job_id)]))
@@ -72,9 +72,6 @@ class ProgressReporter:
         """Report a step: published at once, or appended to ``outbox`` for the caller to send
         together with the other jobs' reports of a shared call."""
         now = time.monotonic()
-        if now - self.last_beat >= settings.GENERATION_HEARTBEAT_SECONDS:
-            self.last_beat = now
-            GenerationJob.objects.filter(pk=self.job_id).update(heartbeat_at=timezone.now())
         throttled = (
             self.last_sent is not None
             and now - self.last_sent < settings.GENERATION_PROGRESS_MIN_INTERVAL
@@ -85,18 +82,29 @@ class ProgressReporter:
         elapsed = now - self.started
         eta = elapsed / step * (total - step) if step else None
         progress = progress_message(step=step, total=total, eta_s=eta)
-        outgoing = [Publication(self.job_id, progress, live=progress if self.live else None)]
+        live = self.live and self._live_due("progress", now, last=step >= total)
+        outgoing = [Publication(self.job_id, progress, live=progress if live else None)]
         every = settings.GENERATION_PREVIEW_EVERY_STEPS
         if latents is not None and every and step % every == 0 and step < total:
             image = preview_data_url(latents, base_model=self.base_model)
             preview = preview_message(step=step, image=image)
+            live_preview = self.live and self._live_due("preview", now, last=False)
             outgoing.append(
-                Publication(self.job_id, preview, "preview", preview if self.live else None)
+                Publication(self.job_id, preview, "preview", preview if live_preview else None)
             )
         if outbox is None:
             jobs_publish(outgoing)
         else:
             outbox.extend(outgoing)
+
+    def _live_due(self, kind: str, now: float, *, last: bool) -> bool:
+        """Whether this step's ``kind`` of message also goes to /ws/live/ (the first and the
+        last always do)."""
+        previous = self.last_live.get(kind)
+        if last or previous is None or now - previous >= settings.GENERATION_LIVE_MIN_INTERVAL:
+            self.last_live[kind] = now
+            return True
+        return False
 
 
 def job_run(*, worker: str, job_id: int | None = None) -> list[GenerationJob]:

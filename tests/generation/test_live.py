@@ -73,7 +73,7 @@ def test_a_shared_job_streams_to_live_without_its_private_picture(
     job = GenerationJobFactory(model_version=tiny_version, share_live=True, steps=3)
     layer, channel = _listen_to_live()
     with (
-        override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0),
+        override_settings(GENERATION_PROGRESS_MIN_INTERVAL=0, GENERATION_LIVE_MIN_INTERVAL=0),
         django_capture_on_commit_callbacks(execute=True),
     ):
         job_run(job_id=job.pk, worker="w")

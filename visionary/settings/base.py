@@ -299,6 +299,9 @@ GENERATION_INIT_IMAGE_MAX_PIXELS = env_int("GENERATION_INIT_IMAGE_MAX_PIXELS", 4
 GENERATION_PROGRESS_MIN_INTERVAL = (
     env_int("GENERATION_PROGRESS_MIN_INTERVAL_MS", 50, minimum=0) / 1000
 )
+# The same for the public /ws/live/ copies: a crowd of watchers gets a few updates a second, so
+# every message reaches every watcher on time (the owner's own socket keeps the faster pace).
+GENERATION_LIVE_MIN_INTERVAL = env_int("GENERATION_LIVE_MIN_INTERVAL_MS", 250, minimum=0) / 1000
 
 # Every this many steps a small preview (cheap latent -> RGB projection) is pushed; 0 turns it off.
 GENERATION_PREVIEW_EVERY_STEPS = env_int("GENERATION_PREVIEW_EVERY_STEPS", 5, minimum=0)
