@@ -418,9 +418,8 @@ def scenario_visitors(stack: Stack) -> Outcome:
 
     outcome = Outcome()
     pages = [f"{stack.base}/gallery/", f"{stack.base}/"]
-    pages += [
-        f"{stack.base}/gallery/{pk}/" for pk in Image.objects.values_list("pk", flat=True)[:10]
-    ]
+    published = Image.objects.filter(is_published=True).values_list("pk", flat=True)[:10]
+    pages += [f"{stack.base}/gallery/{pk}/" for pk in published]
     peak = [0]
     done = threading.Event()
 
