@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -11,12 +10,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from generation.messages import live_state_message
 from generation.realtime import LIVE_GROUP, job_group, job_latest_message
 from generation.selectors import job_state_message, job_watchable_by, jobs_live_state
-from visionary.middleware import DEPENDENCY_ERRORS
+from visionary.outages import DEPENDENCY_ERRORS, outage_log
 
 CLOSE_FORBIDDEN = 4403
 # RFC 6455 "Try Again Later": the channel layer (Redis) is unreachable; the page's script retries.
 CLOSE_TRY_AGAIN_LATER = 1013
-logger = logging.getLogger(__name__)
 
 
 async def _group_join(consumer: AsyncJsonWebsocketConsumer, group: str) -> bool:
@@ -24,12 +22,7 @@ async def _group_join(consumer: AsyncJsonWebsocketConsumer, group: str) -> bool:
     try:
         await consumer.channel_layer.group_add(group, consumer.channel_name)
     except DEPENDENCY_ERRORS as error:
-        logger.warning(
-            "%s: the channel layer is unavailable (%s: %s)",
-            consumer.scope["path"],
-            type(error).__name__,
-            error,
-        )
+        outage_log(f"WebSocket {consumer.scope['path']}", error)
         await consumer.close(code=CLOSE_TRY_AGAIN_LATER)
         return False
     return True

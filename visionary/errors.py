@@ -103,13 +103,6 @@ class NotFoundError(ApplicationError):
     default_message = _("Not found.")
 
 
-class ConflictError(ApplicationError):
-    """The request clashes with the current state of what it acts on."""
-
-    code = "conflict"
-    http_status = 409
-
-
 class ServiceUnavailable(ApplicationError):
     """A part the request needs is down or busy; trying again later may work."""
 
@@ -120,7 +113,6 @@ class ServiceUnavailable(ApplicationError):
 
 __all__ = [
     "ApplicationError",
-    "ConflictError",
     "Invalid",
     "NotFoundError",
     "PermissionDeniedError",

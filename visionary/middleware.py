@@ -8,10 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import kombu.exceptions
-import redis.exceptions
 from asgiref.sync import iscoroutinefunction
-from django import db
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
@@ -20,6 +17,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from visionary.errors import ApplicationError
 from visionary.metrics import request_duration_record
+from visionary.outages import DEPENDENCY_ERRORS, outage_log, outage_marked
 
 logger = logging.getLogger("visionary.request")
 _QUIET_PREFIXES = ("/static/", "/healthz")
@@ -107,19 +105,6 @@ def application_error_page(request: HttpRequest, exc: ApplicationError) -> HttpR
     return render(request, [f"{status}.html", "error.html"], context, status=status)
 
 
-# What a shared service's outage looks like from a view: Redis (cache, channel layer), the
-# database, and the job broker (kombu wraps a refused broker connection in its OperationalError).
-DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    db.OperationalError,
-    db.InterfaceError,
-    kombu.exceptions.OperationalError,
-)
-RETRY_AFTER_SECONDS = 5
-dependency_logger = logging.getLogger("visionary.dependencies")
-
-
 class DependencyUnavailableMiddleware(MiddlewareMixin):
     """A page whose view fails because Redis, the database or the broker is unreachable answers
     503 with Retry-After and a page that says so, and logs a warning instead of a traceback."""
@@ -127,20 +112,13 @@ class DependencyUnavailableMiddleware(MiddlewareMixin):
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DEPENDENCY_ERRORS):
             return None
-        dependency_logger.warning(
-            "%s %s: a service is unavailable (%s: %s)",
-            request.method,
-            request.path,
-            type(exception).__name__,
-            exception,
-        )
-        response = render(request, "503.html", status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        outage_log(f"{request.method} {request.path}", exception)
+        response = outage_marked(render(request, "503.html", status=503))
+        assert isinstance(response, HttpResponse)
         return response
 
 
 __all__ = [
-    "DEPENDENCY_ERRORS",
     "ApplicationErrorMiddleware",
     "DependencyUnavailableMiddleware",
     "RequestLogMiddleware",

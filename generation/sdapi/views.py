@@ -38,9 +38,9 @@ from generation.sdapi.serializers import (
     SdModelSerializer,
     Txt2ImgRequestSerializer,
 )
-from visionary.api.errors import bad_request_summary, dependency_log, unavailable_marked
+from visionary.api.errors import bad_request_summary
 from visionary.errors import ApplicationError, Invalid, ServiceUnavailable
-from visionary.middleware import DEPENDENCY_ERRORS
+from visionary.outages import DEPENDENCY_ERRORS, outage_log, outage_marked
 
 logger = logging.getLogger(__name__)
 TAG = "sdapi (AUTOMATIC1111-compatible)"
@@ -98,11 +98,11 @@ def sdapi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response
         return _domain_error_response(exc)
     if isinstance(exc, DEPENDENCY_ERRORS):
         request = context.get("request")
-        dependency_log(getattr(request, "method", None), getattr(request, "path", ""), exc)
+        outage_log(f"{getattr(request, 'method', '')} {getattr(request, 'path', '')}", exc)
         unavailable = ServiceUnavailable()
-        return unavailable_marked(
-            _runtime_response(type(unavailable).__name__, str(unavailable.message), 503)
-        )
+        answer = _runtime_response(type(unavailable).__name__, str(unavailable.message), 503)
+        outage_marked(answer)
+        return answer
     if isinstance(exc, SuspiciousOperation):
         http_status, _code, message = bad_request_summary(exc)
         return _runtime_response(type(exc).__name__, message, http_status)

@@ -36,6 +36,7 @@ from generation.selectors import job_done_message
 from generation.services.control import cancel_key
 from generation.services.images import image_store
 from generation.services.queue import job_claim, job_claim_next, job_companions_claim
+from generation.worker.engine.cache import ModelTooLarge
 from generation.worker.engine.previews import preview_data_url
 from generation.worker.engine.runner import Interrupted, LoraWeights, RenderRequest, Row, render
 from generation.worker.runtime import held_model_versions, model_cache_use
@@ -128,7 +129,7 @@ def job_run(*, worker: str, job_id: int | None = None) -> list[GenerationJob]:
 class _BatchProgress:
     """Progress and cancellation for the jobs sharing one pipeline call.
 
-    Each job gets its own progress, previews (of its own pictures) and heartbeat. Cancelling one
+    Each job gets its own progress and previews (of its own pictures). Cancelling one
     job ends that job at once (within one step) and leaves the others running; the call itself is
     interrupted only when every job in it was cancelled."""
 
@@ -247,8 +248,6 @@ def _heartbeat(jobs: list[GenerationJob]) -> Iterator[None]:
 
 
 def _user_facing_error(exc: Exception) -> str:
-    from generation.worker.engine.cache import ModelTooLarge
-
     if isinstance(exc, ModelTooLarge | GenerationRejected):
         return str(exc.message if isinstance(exc, GenerationRejected) else exc)
     return _("The picture could not be generated because of an internal error.")

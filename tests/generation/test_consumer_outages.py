@@ -27,11 +27,11 @@ def layer_down(monkeypatch):
 async def test_live_socket_closes_with_try_again_later(open_socket, layer_down, caplog):
     communicator = open_socket("/ws/live/")
 
-    with caplog.at_level(logging.WARNING, logger="generation.consumers"):
+    with caplog.at_level(logging.WARNING, logger="visionary.dependencies"):
         connected, code = await communicator.connect(timeout=5)
 
     assert (connected, code) == (False, CLOSE_TRY_AGAIN_LATER)
-    assert "channel layer is unavailable" in caplog.text
+    assert "WebSocket /ws/live/: a service is unavailable" in caplog.text
 
 
 async def test_job_socket_closes_with_try_again_later(open_socket, layer_down):

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from visionary.errors import ApplicationError, Invalid, ServiceUnavailable
-from visionary.middleware import DEPENDENCY_ERRORS, RETRY_AFTER_SECONDS, dependency_logger
+from visionary.outages import DEPENDENCY_ERRORS, outage_log, outage_marked
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +36,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if request is None or not request.path.startswith(API_PATH_PREFIX):
         return drf_exception_handler(exc, context)
     if isinstance(exc, DEPENDENCY_ERRORS):
-        dependency_log(request.method, request.path, exc)
+        outage_log(f"{request.method} {request.path}", exc)
         unavailable = Response(application_error_body(ServiceUnavailable()), status=503)
-        return unavailable_marked(unavailable)
+        outage_marked(unavailable)
+        return unavailable
     if isinstance(exc, SuspiciousOperation):
         status, code, message = bad_request_summary(exc)
         return Response(error_body(status, code, message), status=status)
@@ -65,20 +66,6 @@ def application_error_body(exc: ApplicationError) -> dict[str, Any]:
     body = error_body(exc.http_status, exc.code, message, exc.field_errors)
     body["error"] |= exc.extra
     return body
-
-
-def dependency_log(method: str | None, path: str, exc: Exception) -> None:
-    """An outage is not our bug: a warning without a traceback, as pages log it."""
-    dependency_logger.warning(
-        "%s %s: a service is unavailable (%s: %s)", method, path, type(exc).__name__, exc
-    )
-
-
-def unavailable_marked(response: Response) -> Response:
-    """A 503 that asks to retry, already logged: django.request would log it again as an error."""
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own marker
-    return response
 
 
 def bad_request_summary(exc: SuspiciousOperation) -> tuple[int, str, str]:
@@ -145,7 +132,7 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
     status = serializers.IntegerField(help_text="The HTTP status, repeated.")
     code = serializers.CharField(
         help_text="Machine-readable: invalid, prompt_blocked, not_authenticated, "
-        "authentication_failed, permission_denied, not_found, conflict, method_not_allowed, "
+        "authentication_failed, permission_denied, not_found, method_not_allowed, "
         "throttled, locked_out, parse_error, too_large, bad_request, unavailable..."
     )
     message = serializers.CharField(help_text="For people; translated to the caller's language.")
