@@ -1,17 +1,23 @@
 """Writes for the A1111-compatible API: A1111 requests become ordinary generation jobs (quotas,
-fairness, history and the result cache all apply); the call waits for them like A1111's does."""
+fairness, history and the result cache all apply); the call waits for them like A1111's does, but
+asynchronously: a waiting call holds no thread and no database connection."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,6 +26,7 @@ from gallery.selectors import withheld_notices
 from generation.errors import NotYourJob
 from generation.models import GenerationJob
 from generation.params import CLIP_SKIP, RANDOM_SEED, JobParams
+from generation.realtime import job_group
 from generation.sdapi.mapping import Checkpoint, b64_encode
 from generation.sdapi.selectors import (
     INFLIGHT_TTL_SECONDS,
@@ -31,14 +38,18 @@ from generation.sdapi.selectors import (
 )
 from generation.services import job_cancel, job_submit, prompts_check
 from visionary.errors import ApplicationError
+from visionary.outages import DEPENDENCY_ERRORS, outage_log
 
 logger = logging.getLogger(__name__)
 
 # How long an API call waits for its pictures before giving up (and cancelling its jobs). A module
 # constant, not a setting: A1111 itself has no limit; this only bounds a stuck request.
 WAIT_TIMEOUT_SECONDS = 600
-# How often the waiting request looks at the job rows.
-WAIT_POLL_SECONDS = 0.15
+# How often a waiting call looks at its job rows, in case a job's last message was lost (it is
+# woken by the message itself otherwise).
+WAIT_CHECK_SECONDS = 3.0
+# The job messages that end a job (generation.messages): the wait then looks at the rows.
+FINISH_MESSAGES = frozenset({"done", "error", "cancelled"})
 
 
 class SdApiFieldError(ApplicationError):
@@ -120,8 +131,19 @@ def _clip_skip(value: object, loc: list[str | int]) -> int:
     return value
 
 
-def generate(*, user: User, params: GenerationParams) -> GenerationResult:
-    """Queue ``n_iter`` jobs of ``batch_size`` pictures and wait for them, as A1111 would."""
+@dataclass(frozen=True)
+class Submission:
+    """The jobs an API call queued and the checkpoint they use: what the wait and the result need."""
+
+    params: GenerationParams
+    checkpoint: Checkpoint
+    job_ids: list[int]
+
+
+def generation_submit(*, user: User, params: GenerationParams) -> Submission:
+    """Queue ``n_iter`` jobs of ``batch_size`` pictures, as A1111 would, and note them as the
+    caller's calls in flight (for /progress and /interrupt). The caller then waits with
+    ``jobs_wait`` and reads the pictures with ``generation_result``."""
     checkpoint = (
         _checkpoint_named(params.checkpoint, ["body", "override_settings", "sd_model_checkpoint"])
         if params.checkpoint
@@ -140,11 +162,19 @@ def generate(*, user: User, params: GenerationParams) -> GenerationResult:
     jobs = _jobs_submit(user=user, params=params, job=job, checkpoint=checkpoint)
     ids = [job.pk for job in jobs]
     _inflight_set(user, ids)
-    try:
-        finished = jobs_wait(job_ids=ids, timeout=WAIT_TIMEOUT_SECONDS)
-    finally:
-        _inflight_clear(user, ids)
-    return _result(params=params, checkpoint=checkpoint, jobs=finished)
+    return Submission(params=params, checkpoint=checkpoint, job_ids=ids)
+
+
+def generation_result(*, user: User, submission: Submission) -> GenerationResult:
+    """The finished call's pictures and A1111's ``info``; the call is no longer in flight."""
+    _inflight_clear(user, submission.job_ids)
+    jobs = _jobs_read(submission.job_ids)
+    return _result(params=submission.params, checkpoint=submission.checkpoint, jobs=jobs)
+
+
+def generation_abandon(*, user: User, submission: Submission) -> None:
+    """The call ends without its pictures (timed out, or the client went away)."""
+    _inflight_clear(user, submission.job_ids)
 
 
 @transaction.atomic
@@ -166,28 +196,105 @@ def _jobs_submit(
     return jobs
 
 
-def jobs_wait(*, job_ids: list[int], timeout: float) -> list[GenerationJob]:
-    """Poll the job rows until every job has finished; on timeout cancel them and fail."""
+def _jobs_read(job_ids: list[int]) -> list[GenerationJob]:
+    jobs = GenerationJob.objects.filter(pk__in=job_ids).select_related(
+        "user", "model_version__model"
+    )
+    order = {pk: i for i, pk in enumerate(job_ids)}
+    return sorted(jobs, key=lambda job: order[job.pk])
+
+
+def _unfinished_count(job_ids: list[int]) -> int:
+    count = (
+        GenerationJob.objects.filter(pk__in=job_ids)
+        .exclude(state__in=GenerationJob.FINISHED_STATES)
+        .count()
+    )
+    connection_release()
+    return count
+
+
+def connection_release() -> None:
+    """A waiting call holds no database connection between its looks (the connection budget
+    counts requests in flight, and waiting calls may be many); never inside a transaction."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def _jobs_time_out(job_ids: list[int], timeout: float) -> SdApiRuntimeError:
+    for job in _jobs_read(job_ids):
+        if not job.is_finished:
+            job_cancel(job=job, user=job.user)
+    return SdApiRuntimeError(
+        f"The pictures were not ready within {timeout:g} seconds; the jobs were cancelled.",
+        http_status=504,
+        kind="TimeoutError",
+    )
+
+
+async def jobs_wait(*, job_ids: list[int], timeout: float) -> None:
+    """Wait, holding no thread and no database connection, until every job has finished: woken
+    by the jobs' own realtime messages (their group on the channel layer), with a database look
+    every WAIT_CHECK_SECONDS as the safety net (a message lost in a Redis outage). On timeout
+    the jobs are cancelled and SdApiRuntimeError (504) is raised."""
     deadline = time.monotonic() + timeout
-    while True:
-        jobs = list(
-            GenerationJob.objects.filter(pk__in=job_ids).select_related(
-                "user", "model_version__model"
-            )
-        )
-        if all(job.is_finished for job in jobs):
-            order = {pk: i for i, pk in enumerate(job_ids)}
-            return sorted(jobs, key=lambda job: order[job.pk])
-        if time.monotonic() > deadline:
-            for job in jobs:
-                if not job.is_finished:
-                    job_cancel(job=job, user=job.user)
-            raise SdApiRuntimeError(
-                f"The pictures were not ready within {timeout:g} seconds; the jobs were cancelled.",
-                http_status=504,
-                kind="TimeoutError",
-            )
-        time.sleep(WAIT_POLL_SECONDS)
+    async with _job_signals(job_ids) as signals:
+        while await sync_to_async(_unfinished_count)(job_ids):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise await sync_to_async(_jobs_time_out)(job_ids, timeout)
+            await signals.finish_heard(min(WAIT_CHECK_SECONDS, remaining))
+
+
+class _JobSignals:
+    """The jobs' groups, heard on one channel of the channel layer; without a layer (or with it
+    down) only the safety-net looks remain."""
+
+    def __init__(self, layer: BaseChannelLayer | None, channel: str | None) -> None:
+        self.layer = layer
+        self.channel = channel
+
+    async def finish_heard(self, within: float) -> bool:
+        """True as soon as one of the jobs says it ended; False after ``within`` seconds."""
+        if self.layer is None or self.channel is None:
+            await asyncio.sleep(within)
+            return False
+        try:
+            async with asyncio.timeout(within):
+                while True:
+                    event = await self.layer.receive(self.channel)
+                    if event.get("message", {}).get("type") in FINISH_MESSAGES:
+                        return True
+        except TimeoutError:
+            return False
+        except DEPENDENCY_ERRORS as error:
+            outage_log("sdapi wait", error)
+            self.channel = None  # looks only, from now on
+            return False
+
+
+@asynccontextmanager
+async def _job_signals(job_ids: list[int]) -> AsyncIterator[_JobSignals]:
+    layer = get_channel_layer()
+    channel = None
+    if layer is not None:
+        try:
+            channel = await layer.new_channel("sdapi.wait.")
+            for job_id in job_ids:
+                await layer.group_add(job_group(job_id), channel)
+        except DEPENDENCY_ERRORS as error:
+            outage_log("sdapi wait", error)
+            channel = None
+    signals = _JobSignals(layer, channel)
+    try:
+        yield signals
+    finally:
+        if layer is not None and channel is not None:
+            try:
+                for job_id in job_ids:
+                    await layer.group_discard(job_group(job_id), channel)
+            except DEPENDENCY_ERRORS as error:
+                outage_log("sdapi wait", error)
 
 
 def _inflight_set(user: User, ids: list[int]) -> None:

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from adrf.views import APIView as AsyncAPIView
+from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse, JsonResponse
@@ -184,14 +186,23 @@ RESULT_EXAMPLE = {
 }
 
 
-class GenerationView(SdApiView):
+class GenerationView(SdApiView, AsyncAPIView):
+    """txt2img and img2img: submit (a short step in a thread), then wait for the pictures
+    asynchronously, holding no thread and no database connection (many A1111 clients may wait
+    at once), then read them (another short step)."""
+
     serializer_class: type[Txt2ImgRequestSerializer] = Txt2ImgRequestSerializer
 
-    def post(self, request: Request) -> Response:
-        raw = _body(request)
-        serializer = self.serializer_class(data=raw)
-        serializer.is_valid(raise_exception=True)
-        result = services.generate(user=self.member(request), params=serializer.params(raw))
+    async def post(self, request: Request) -> Response:
+        user, serializer, raw, submission = await sync_to_async(self._submit)(request)
+        try:
+            await services.jobs_wait(
+                job_ids=submission.job_ids, timeout=services.WAIT_TIMEOUT_SECONDS
+            )
+        except BaseException:  # timed out, or the client went away: the call ends here
+            await sync_to_async(services.generation_abandon)(user=user, submission=submission)
+            raise
+        result = await sync_to_async(services.generation_result)(user=user, submission=submission)
         return Response(
             {
                 "images": result.images,
@@ -199,6 +210,17 @@ class GenerationView(SdApiView):
                 "info": services.info_json(result),
             }
         )
+
+    def _submit(
+        self, request: Request
+    ) -> tuple[User, Txt2ImgRequestSerializer, dict[str, Any], services.Submission]:
+        raw = _body(request)
+        serializer = self.serializer_class(data=raw)
+        serializer.is_valid(raise_exception=True)
+        user = self.member(request)
+        submission = services.generation_submit(user=user, params=serializer.params(raw))
+        services.connection_release()
+        return user, serializer, raw, submission
 
 
 class Txt2ImgView(GenerationView):
@@ -214,8 +236,8 @@ class Txt2ImgView(GenerationView):
             OpenApiExample("result", value=RESULT_EXAMPLE, response_only=True),
         ],
     )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
+    async def post(self, request: Request) -> Response:
+        return await super().post(request)
 
 
 class Img2ImgView(GenerationView):
@@ -239,8 +261,8 @@ class Img2ImgView(GenerationView):
             OpenApiExample("result", value=RESULT_EXAMPLE, response_only=True),
         ],
     )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
+    async def post(self, request: Request) -> Response:
+        return await super().post(request)
 
 
 class ProgressView(SdApiView):

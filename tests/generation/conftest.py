@@ -64,3 +64,22 @@ async def open_socket() -> AsyncIterator[OpenSocket]:
         async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
             await layer.close_pools()
     assert not stuck, f"consumers did not stop cleanly within {CLOSE_TIMEOUT_SECONDS} s: {stuck}"
+
+
+@pytest.fixture
+def sdapi_jobs_run_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An /sdapi call's wait runs its queued jobs here (no worker in the suite), then waits for
+    them as the real wait does."""
+    from asgiref.sync import sync_to_async
+
+    from generation.sdapi import services as sdapi_services
+    from generation.worker.execute import job_run
+
+    real_wait = sdapi_services.jobs_wait
+
+    async def wait(*, job_ids: list[int], timeout: float) -> None:
+        for job_id in job_ids:
+            await sync_to_async(job_run)(job_id=job_id, worker="test")
+        await real_wait(job_ids=job_ids, timeout=timeout)
+
+    monkeypatch.setattr(sdapi_services, "jobs_wait", wait)

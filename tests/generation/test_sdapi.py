@@ -8,6 +8,7 @@ import io
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import Client
 from PIL import Image as PILImage
 
@@ -18,7 +19,6 @@ from generation.realtime import job_publish
 from generation.sdapi import services as sdapi_services
 from generation.sdapi.selectors import inflight_key
 from generation.services import job_submit
-from generation.worker.execute import job_run
 from modelhub.models import ModelVersion
 from modelhub.services import model_register_diffusers
 from tests.accounts.factories import PASSWORD, UserFactory
@@ -49,16 +49,8 @@ def api(client: Client, member):
 
 
 @pytest.fixture
-def run_in_process(monkeypatch):
-    """The API call's wait runs its queued jobs here, then reads them as the real wait does."""
-    real_wait = sdapi_services.jobs_wait
-
-    def wait(*, job_ids, timeout):
-        for job_id in job_ids:
-            job_run(job_id=job_id, worker="test")
-        return real_wait(job_ids=job_ids, timeout=timeout)
-
-    monkeypatch.setattr(sdapi_services, "jobs_wait", wait)
+def run_in_process(sdapi_jobs_run_in_process):
+    """The API call's wait runs its queued jobs here, then waits for them as the real wait does."""
 
 
 def _png(b64: str) -> bytes:
@@ -246,9 +238,10 @@ def test_img2img_with_bad_base64_is_a_422(api, tiny_version):
 
 
 def test_failed_job_is_an_a1111_runtime_error(api, tiny_version, monkeypatch):
-    def fail(*, job_ids, timeout):
-        GenerationJob.objects.filter(pk__in=job_ids).update(state="failed", error="GPU on fire")
-        return list(GenerationJob.objects.filter(pk__in=job_ids))
+    async def fail(*, job_ids, timeout):
+        await GenerationJob.objects.filter(pk__in=job_ids).aupdate(
+            state="failed", error="GPU on fire"
+        )
 
     monkeypatch.setattr(sdapi_services, "jobs_wait", fail)
     response = api.post("txt2img", {"prompt": "x", "steps": 2})
@@ -259,7 +252,7 @@ def test_failed_job_is_an_a1111_runtime_error(api, tiny_version, monkeypatch):
 def test_wait_timeout_cancels_the_jobs(member, tiny_version):
     job = job_submit(user=member, model_version=tiny_version, prompt="x", enqueue=False)
     with pytest.raises(sdapi_services.SdApiRuntimeError) as caught:
-        sdapi_services.jobs_wait(job_ids=[job.pk], timeout=0)
+        async_to_sync(sdapi_services.jobs_wait)(job_ids=[job.pk], timeout=0)
     assert caught.value.http_status == 504
     job.refresh_from_db()
     assert job.state == GenerationJob.State.CANCELLED

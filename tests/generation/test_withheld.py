@@ -19,7 +19,6 @@ from gallery.models import Image
 from gallery.services import quarantine_purge
 from generation.models import GenerationJob
 from generation.realtime import job_latest_message
-from generation.sdapi import services as sdapi_services
 from generation.services import job_submit
 from generation.worker import execute
 from generation.worker.execute import job_run
@@ -126,16 +125,8 @@ def test_the_rest_api_lists_notices_not_pictures(member, tiny_version, rated_x):
 
 
 def test_the_a1111_api_sends_no_withheld_picture(
-    client: Client, member, tiny_version, rated_x, monkeypatch
+    client: Client, member, tiny_version, rated_x, sdapi_jobs_run_in_process
 ):
-    real_wait = sdapi_services.jobs_wait
-
-    def wait(*, job_ids, timeout):
-        for job_id in job_ids:
-            job_run(job_id=job_id, worker="test")
-        return real_wait(job_ids=job_ids, timeout=timeout)
-
-    monkeypatch.setattr(sdapi_services, "jobs_wait", wait)
     credentials = base64.b64encode(f"{member.username}:{PASSWORD}".encode()).decode()
     response = client.post(
         "/sdapi/v1/txt2img",

@@ -31,7 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -54,7 +54,8 @@ MIDDLEWARE = [
     "visionary.middleware.RequestMetricsMiddleware",
     "visionary.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Async-capable, so an async view (a waiting /sdapi call) runs with no thread held for it.
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -212,7 +213,7 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
@@ -316,6 +317,9 @@ GENERATION_REAP_INTERVAL_SECONDS = env_int("GENERATION_REAP_INTERVAL_SECONDS", 5
 # A queued job no worker claimed for this long, with no wake-up left in the broker (lost in a
 # Redis restart), gets a new one from the reaper.
 GENERATION_REQUEUE_AFTER_SECONDS = env_int("GENERATION_REQUEUE_AFTER_SECONDS", 15, minimum=1)
+# An idle worker makes the same check this often (0: never), so lost wake-ups are made up even
+# while the beat is down.
+GENERATION_IDLE_CHECK_SECONDS = env_int("GENERATION_IDLE_CHECK_SECONDS", 10, minimum=0)
 
 # --- Moderation ------------------------------------------------------------------------------
 # The highest content level (PG, PG-13, R, X) this site shows. Pictures rated above it are never

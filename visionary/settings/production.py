@@ -46,6 +46,6 @@ LANGUAGE_COOKIE_SECURE = True
 STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by collectstatic
 STORAGES = {
     **STORAGES,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = False
+SERVESTATIC_USE_FINDERS = False
